@@ -1,0 +1,43 @@
+# Two commands do all set-up from a fresh clone: `make serve` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DIST   ?= dist
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: serve test build bench lint clean system-test-deps
+
+$(BIN)/ezgraph: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.test-extras: $(BIN)/ezgraph
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	@touch $@
+
+build: $(BIN)/ezgraph
+	$(BIN)/ezgraph build --out $(DIST)
+
+serve: $(BIN)/ezgraph
+	$(BIN)/ezgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
+
+# Independent RDF and SHACL tools the tests compare against (Apache Jena riot and shacl, raptor).
+system-test-deps:
+	@if ! ls /usr/share/java/jena-cmds.jar >/dev/null 2>&1 || ! command -v rapper >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libapache-jena-java raptor2-utils >/dev/null; \
+	  else echo "note: install libapache-jena-java and raptor2-utils for the cross-tool tests"; fi; \
+	fi
+
+test: $(VENV)/.test-extras system-test-deps
+	$(BIN)/ruff check src tests bench server.py
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.test-extras
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(DIST) .pytest_cache bench/work

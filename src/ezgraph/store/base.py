@@ -1,0 +1,151 @@
+"""The one interface every storage backend offers to the web tier.
+
+The web tier never sees a store's terms or result objects: it asks for an answer already
+serialized in a media type it negotiated, because the embedded backend answers from worker
+processes (so that a timeout can kill the work) and the remote backend answers over HTTP.
+Both only ever move bytes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Literal
+
+QueryForm = Literal["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"]
+
+#: Media types a backend must be able to produce for SELECT and ASK.
+RESULTS_MEDIA_TYPES = (
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "text/csv",
+    "text/tab-separated-values",
+)
+#: Media types a backend must be able to produce for CONSTRUCT and DESCRIBE.
+GRAPH_MEDIA_TYPES = (
+    "text/turtle",
+    "application/n-triples",
+    "application/ld+json",
+    "application/rdf+xml",
+    "application/trig",
+    "application/n-quads",
+)
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """A read-only SPARQL query with its dataset and the formats the client accepts.
+
+    ``results_media_type`` is used when the query turns out to be SELECT or ASK,
+    ``graph_media_type`` when it is CONSTRUCT or DESCRIBE; ``None`` means the client accepts
+    no format for that form, and the backend raises :class:`NotAcceptable` once it knows it.
+    """
+
+    query: str
+    results_media_type: str | None = "application/sparql-results+json"
+    graph_media_type: str | None = "text/turtle"
+    default_graph_uris: tuple[str, ...] = ()
+    named_graph_uris: tuple[str, ...] = ()
+    timeout: float = 10.0
+    max_rows: int = 10_000
+
+
+@dataclass(frozen=True)
+class QueryResponse:
+    form: QueryForm
+    media_type: str
+    body: bytes
+    #: True when the row cap cut the answer (``max_rows`` rows were kept).
+    truncated: bool = False
+    #: Seconds spent computing the answer inside the backend.
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    iri: str
+    triples: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What the service description and the home page report about the data."""
+
+    backend: str
+    triples: int
+    graphs: tuple[GraphInfo, ...] = field(default_factory=tuple)
+    #: Identifies the loaded release; changes whenever the data does (used for ETags and caches).
+    release: str = ""
+
+
+class StoreError(Exception):
+    """Base class: every error a backend raises has a message fit for an HTTP client."""
+
+    http_status = 500
+
+
+class QuerySyntaxError(StoreError):
+    """The query does not parse; ``line`` and ``column`` are 1-based when known."""
+
+    http_status = 400
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class QueryRefused(StoreError):
+    """The query is valid SPARQL but not allowed here (update, SERVICE, a remote FROM ...)."""
+
+    http_status = 400
+
+
+class NotAcceptable(StoreError):
+    """No format the client accepts fits the query's form."""
+
+    http_status = 406
+
+    def __init__(self, form: QueryForm):
+        super().__init__(f"no acceptable media type for a {form} result")
+        self.form = form
+
+
+class QueryTimeout(StoreError):
+    http_status = 503
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the query was stopped after the {seconds:g} s time limit")
+        self.seconds = seconds
+
+
+class StoreUnavailable(StoreError):
+    """The backend cannot answer now (remote store down or overloaded); try again later."""
+
+    http_status = 503
+
+    def __init__(self, message: str, retry_after: int = 5):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Store(ABC):
+    """A read-only SPARQL dataset whose default graph is the union of its named graphs."""
+
+    @abstractmethod
+    def query(self, request: QueryRequest) -> QueryResponse:
+        """Answer ``request`` or raise a :class:`StoreError`; never leaves work running past
+        ``request.timeout``."""
+
+    @abstractmethod
+    def info(self) -> StoreInfo:
+        """Triple counts and graphs, for service descriptions and the home page."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release workers, files and connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
