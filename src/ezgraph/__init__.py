@@ -1,3 +1,4 @@
-"""ezgraph: a linked-data publisher for China's national economic and technological development zones."""
+"""ezgraph: a linked-data publisher for China's national economic and technological
+development zones."""
 
 __version__ = "0.1.0"

@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="publish directory to serve; built first if missing (default: dist)")
     serve.add_argument("--base-url", default=None,
                        help="public base URL the server answers for (default: http://HOST:PORT/)")
-    serve.add_argument("--timeout", type=float, default=10.0, help="seconds per query (default: 10)")
+    serve.add_argument("--timeout", type=float, default=10.0,
+                       help="seconds per query (default: 10)")
     serve.add_argument("--max-rows", type=int, default=10_000,
                        help="row cap per query result (default: 10000)")
     serve.add_argument("--data", dest="data_files", nargs="+", type=Path, default=None,
