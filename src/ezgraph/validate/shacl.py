@@ -1,0 +1,118 @@
+"""SHACL validation with pyshacl, and the report as RDF and as text a person reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyshacl
+from pyoxigraph import (
+    CanonicalizationAlgorithm,
+    Dataset,
+    Quad,
+    RdfFormat,
+    Triple,
+    parse,
+)
+from rdflib import Graph
+from rdflib.namespace import SH
+
+from ezgraph.namespaces import PREFIXES
+from ezgraph.rdfterms import to_rdflib_graph
+
+SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+
+
+@dataclass(frozen=True)
+class Result:
+    severity: str  # Violation, Warning or Info
+    focus: str
+    path: str
+    value: str
+    message: str
+    shape: str
+
+    def __str__(self) -> str:
+        parts = [f"{self.severity}: {self.message}", f"    focus: {_short(self.focus)}"]
+        if self.path:
+            parts.append(f"    path:  {_short(self.path)}")
+        if self.value:
+            parts.append(f"    value: {_short(self.value)}")
+        parts.append(f"    shape: {_short(self.shape)}")
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conforms: bool
+    results: tuple[Result, ...]
+    #: The sh:ValidationReport, blank nodes canonicalized so that equal reports are equal bytes.
+    report: tuple[Triple, ...]
+
+    def count(self, severity: str) -> int:
+        return sum(1 for result in self.results if result.severity == severity)
+
+    @property
+    def violations(self) -> int:
+        return self.count("Violation")
+
+    def summary(self) -> str:
+        verdict = "conforms" if self.violations == 0 else "does NOT conform"
+        return (f"The data {verdict}: {self.violations} violation(s), "
+                f"{self.count('Warning')} warning(s), {self.count('Info')} info(s).")
+
+    def text(self) -> str:
+        lines = ["ezgraph SHACL validation report", "", self.summary(), ""]
+        lines += [str(result) + "\n" for result in self.results]
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def validate(data: Iterable[Triple | Quad], shapes: Iterable[Triple | Quad]) -> Outcome:
+    """Validate ``data`` (records, ontology and vocabularies together) against ``shapes``.
+
+    No inference: the ontology's subclass axioms are in the data graph, which is what SHACL's
+    class targets follow, and what a user's validator sees when it loads the dump.
+    """
+    data_graph = to_rdflib_graph(data)
+    shapes_graph = to_rdflib_graph(shapes)
+    conforms, report_graph, _ = pyshacl.validate(
+        data_graph, shacl_graph=shapes_graph, inference="none", abort_on_first=False,
+        allow_warnings=True, meta_shacl=False, advanced=True, js=False)
+    report = _canonical(report_graph)
+    results = tuple(sorted(_results(report_graph),
+                           key=lambda r: (SEVERITY_ORDER.get(r.severity, 9), r.focus, r.path,
+                                          r.message, r.value, r.shape)))
+    return Outcome(bool(conforms) and not any(r.severity == "Violation" for r in results),
+                   results, report)
+
+
+def _results(report: Graph) -> Iterable[Result]:
+    for node in report.objects(None, SH.result):
+        def one(predicate, node=node) -> str:
+            value = report.value(node, predicate)
+            return "" if value is None else str(value)
+
+        severity = one(SH.resultSeverity).rsplit("#", 1)[-1]
+        messages = sorted(str(m) for m in report.objects(node, SH.resultMessage))
+        english = [m for m, lang in ((str(m), getattr(m, "language", None))
+                                     for m in report.objects(node, SH.resultMessage))
+                   if lang in (None, "en")]
+        message = (sorted(english) or messages or ["(no message)"])[0]
+        yield Result(severity, one(SH.focusNode), one(SH.resultPath), one(SH.value), message,
+                     one(SH.sourceShape))
+
+
+def _canonical(graph: Graph) -> tuple[Triple, ...]:
+    triples = list(parse(graph.serialize(format="nt", encoding="utf-8"),
+                         format=RdfFormat.N_TRIPLES))
+    dataset = Dataset(Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+    return tuple(sorted((Triple(q.subject, q.predicate, q.object) for q in dataset), key=str))
+
+
+def _short(iri: str) -> str:
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
