@@ -1,0 +1,178 @@
+"""Bad input is reported with file, line, record and field — all of it in one run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ezgraph.cli import main
+from ezgraph.publish.build import BuildConfig, build
+from ezgraph.sources.errors import InputErrors
+
+MINI = Path(__file__).parent / "mini"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for part in ("data", "ontology", "shapes"):
+        shutil.copytree(MINI / part, tmp_path / part)
+    return tmp_path
+
+
+def config(project: Path) -> BuildConfig:
+    return BuildConfig(project / "data", project / "ontology", project / "shapes",
+                       project / "dist")
+
+
+def records_file(project: Path) -> Path:
+    return project / "data" / "records" / "example.yaml"
+
+
+def append(project: Path, text: str) -> None:
+    with records_file(project).open("a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def errors_of(project: Path) -> list:
+    with pytest.raises(InputErrors) as caught:
+        build(config(project), log=lambda _: None)
+    return caught.value.errors
+
+
+def test_mini_project_builds(project: Path) -> None:
+    result = build(config(project), log=lambda _: None)
+    assert result.outcome.violations == 0
+    assert (project / "dist" / "ezgraph.ttl").exists()
+
+
+def test_every_problem_of_a_record_is_reported_with_its_line(project: Path) -> None:
+    append(project, """\
+  - id: obs/example-area
+    kind: Observation
+    quote: "covers an area of 113 square kilometers"
+    subject: zone/nowhere
+    indicator: areaa
+    value: lots
+    unit: KM2
+    colour: red
+    period_start: "2021-13"
+""")
+    errors = errors_of(project)
+    by_field = {error.field: error for error in errors}
+    assert set(by_field) == {"id", "quote", "subject", "indicator", "value", "unit", "colour",
+                             "period_start"}
+    assert all(error.record == "obs/example-area" for error in errors)
+    assert all(error.file == records_file(project) for error in errors)
+    lines = records_file(project).read_text(encoding="utf-8").splitlines()
+
+    def line_of(text: str) -> int:
+        return max(number for number, line in enumerate(lines, 1) if text in line)
+
+    for name in ("subject", "indicator", "value", "unit", "colour", "period_start"):
+        assert by_field[name].line == line_of(f"    {name}:"), name
+    assert "already used at" in by_field["id"].message
+    assert "the first 20 characters match" in by_field["quote"].message
+    assert "no record defines" in by_field["subject"].message
+    assert "known: area" in by_field["indicator"].message
+    assert "expected a number" in by_field["value"].message
+    assert "KiloM2 = square kilometre" in by_field["unit"].message
+    assert "unknown field 'colour'" in by_field["colour"].message
+    assert "not a calendar date" in by_field["period_start"].message
+    rendered = str(by_field["unit"])
+    assert rendered.startswith(
+        f"{records_file(project)}:{line_of('unit: KM2')} (record obs/example-area, field 'unit')")
+
+
+def test_malformed_yaml_names_file_line_and_column(project: Path) -> None:
+    (project / "data" / "records" / "broken.yaml").write_text(
+        "records:\n  - id: zone/x\n   kind: Zone\n", encoding="utf-8")
+    append(project, "  - id: zone/other\n    kind: Zonee\n    quote: x\n")
+    errors = errors_of(project)
+    broken = [e for e in errors if e.file.name == "broken.yaml"]
+    assert len(broken) == 1 and broken[0].line == 3
+    assert "malformed YAML, column" in broken[0].message
+    # the other file's problem is reported in the same run
+    assert any(e.field == "kind" and "not a record kind" in e.message for e in errors)
+
+
+def test_duplicate_keys_wrong_types_and_kinds_of_references(project: Path) -> None:
+    append(project, """\
+  - id: zone/second
+    kind: Zone
+    quote: "Example Zone"
+    label: {en: A, fr: B}
+    label: {en: C}
+    located_in: obs/example-area
+  - id: approval/example
+    kind: ZoneApproval
+    quote: "approved in April 1993"
+    zone: obs/example-area
+    date: April 1993
+""")
+    errors = errors_of(project)
+    messages = [(e.line, e.field, e.message) for e in errors]
+    assert any("appears twice" in m for _, _, m in messages)
+    assert any(f == "zone" and "a Observation; expected a Zone" in m for _, f, m in messages)
+    assert any(f == "date" and '"YYYY", "YYYY-MM" or "YYYY-MM-DD"' in m for _, f, m in messages)
+    assert any(f == "located_in" and "expected a Place" in m for _, f, m in messages)
+
+
+def test_missing_required_fields_and_quote(project: Path) -> None:
+    append(project, "  - id: target/example\n    kind: Target\n    subject: zone/example\n")
+    errors = errors_of(project)
+    fields = {e.field for e in errors if e.record == "target/example"}
+    assert {"quote", "indicator", "value", "unit", "target_year"} <= fields
+
+
+def test_unknown_source_and_missing_text(project: Path) -> None:
+    append(project, "  - id: zone/elsewhere\n    kind: Zone\n    source: source/nope\n"
+                    "    quote: x\n")
+    (project / "data" / "sources" / "example.txt").unlink()
+    errors = errors_of(project)
+    assert any(e.field == "file" and "cannot be read" in e.message for e in errors)
+    assert any(e.field == "source" and "not in sources.yaml" in e.message for e in errors)
+
+
+def test_a_failed_build_leaves_the_previous_publish_directory_intact(project: Path,
+                                                                     capsys) -> None:
+    args = ["build", "--data", str(project / "data"), "--ontology", str(project / "ontology"),
+            "--shapes", str(project / "shapes"), "--out", str(project / "dist")]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in (project / "dist").iterdir() if p.is_file()}
+    append(project, "  - id: obs/broken\n    kind: Observation\n    quote: x\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "example.yaml:" in err and "record obs/broken" in err
+    assert "Nothing was published." in err
+    after = {p.name: p.read_bytes() for p in (project / "dist").iterdir() if p.is_file()}
+    assert after == before
+    assert not list(project.glob(".dist.*"))
+
+
+def test_shacl_violation_stops_the_build(project: Path, capsys) -> None:
+    shapes = project / "shapes" / "s.ttl"
+    shapes.write_text(shapes.read_text().replace("sh:minCount 1", "sh:minCount 2"))
+    args = ["build", "--data", str(project / "data"), "--ontology", str(project / "ontology"),
+            "--shapes", str(project / "shapes"), "--out", str(project / "dist")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "Violation: needs unit" in err and "Nothing was published" in err
+    assert not (project / "dist").exists()
+
+
+def test_malformed_turtle_is_reported_with_line(project: Path) -> None:
+    (project / "ontology" / "bad.ttl").write_text("@prefix ex: <http://e/> .\nex:a ex:b .\n")
+    errors = errors_of(project)
+    assert [(e.file.name, e.line) for e in errors] == [("bad.ttl", 2)]
+
+
+def test_quotes_tolerate_only_white_space(project: Path) -> None:
+    result = build(config(project), log=lambda _: None)
+    text = (project / "dist" / "ezgraph.nt.gz").read_bytes()
+    assert result.triples > 0 and text
+    # "It has two\n  29MW boilers." in the text is quoted as one line in the record
+    import gzip
+    lines = gzip.decompress(text).decode()
+    assert '"It has two\\n  29MW boilers."@en' in lines
