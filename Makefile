@@ -21,18 +21,23 @@ $(VENV)/.test-extras: $(BIN)/ezgraph
 build: $(BIN)/ezgraph
 	$(BIN)/ezgraph build --out $(DIST)
 
-serve: $(BIN)/ezgraph
+serve: build
 	$(BIN)/ezgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
 
-# Independent RDF and SHACL tools the tests compare against (Apache Jena riot and shacl, raptor).
+# Independent tools the tests compare ezgraph's output with: raptor's rapper (Debian), and
+# N3.js, jsonld.js and rdf-validate-shacl (npm, pinned by tests/crosscheck/package-lock.json).
 system-test-deps:
-	@if ! ls /usr/share/java/jena-cmds.jar >/dev/null 2>&1 || ! command -v rapper >/dev/null 2>&1; then \
+	@if ! command -v rapper >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libapache-jena-java raptor2-utils >/dev/null; \
-	  else echo "note: install libapache-jena-java and raptor2-utils for the cross-tool tests"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils >/dev/null; \
+	  else echo "note: install raptor2-utils (rapper) for the cross-parser tests"; fi; \
 	fi
 
-test: $(VENV)/.test-extras system-test-deps
+tests/crosscheck/node_modules/.installed: tests/crosscheck/package-lock.json
+	cd tests/crosscheck && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: $(VENV)/.test-extras system-test-deps tests/crosscheck/node_modules/.installed
 	$(BIN)/ruff check src tests bench server.py
 	$(BIN)/python -m pytest -q
 
