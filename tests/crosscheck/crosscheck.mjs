@@ -33,6 +33,9 @@ if (command === 'parse') {
   const { Store } = N3
   const data = new Store(await quads(args[0], 'nquads'))
   const shapes = new Store(await quads(args[1], 'turtle'))
+  // rdf-validate-shacl implements core SHACL only and throws on SHACL-SPARQL constraints:
+  // leave them out here (the test compares core results only).
+  shapes.removeQuads(shapes.getQuads(null, N3.DataFactory.namedNode('http://www.w3.org/ns/shacl#sparql'), null, null))
   const validator = new SHACLValidator(shapes)
   const report = await validator.validate(data)
   const results = report.results.map(r => ({

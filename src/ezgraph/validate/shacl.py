@@ -14,8 +14,9 @@ from pyoxigraph import (
     Triple,
     parse,
 )
-from rdflib import Graph
-from rdflib.namespace import SH
+from rdflib import BNode, Graph
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, SH
 
 from ezgraph.namespaces import PREFIXES
 from ezgraph.rdfterms import to_rdflib_graph
@@ -35,10 +36,11 @@ class Result:
     def __str__(self) -> str:
         parts = [f"{self.severity}: {self.message}", f"    focus: {_short(self.focus)}"]
         if self.path:
-            parts.append(f"    path:  {_short(self.path)}")
+            parts.append(f"    path:  {self.path}")
         if self.value:
             parts.append(f"    value: {_short(self.value)}")
-        parts.append(f"    shape: {_short(self.shape)}")
+        if self.shape:
+            parts.append(f"    shape: {_short(self.shape)}")
         return "\n".join(parts)
 
 
@@ -98,8 +100,34 @@ def _results(report: Graph) -> Iterable[Result]:
                                      for m in report.objects(node, SH.resultMessage))
                    if lang in (None, "en")]
         message = (sorted(english) or messages or ["(no message)"])[0]
-        yield Result(severity, one(SH.focusNode), one(SH.resultPath), one(SH.value), message,
-                     one(SH.sourceShape))
+        path = report.value(node, SH.resultPath)
+        yield Result(severity, one(SH.focusNode), _path_text(report, path), one(SH.value),
+                     message, "" if isinstance(report.value(node, SH.sourceShape), BNode)
+                     else one(SH.sourceShape))
+
+
+def _path_text(report: Graph, path) -> str:
+    """A SHACL property path in SPARQL syntax; blank node labels would make reports differ."""
+    if path is None:
+        return ""
+    if not isinstance(path, BNode):
+        return _short(str(path))
+    inverse = report.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + _path_text(report, inverse)
+    for predicate, joiner in ((SH.alternativePath, " | "),):
+        members = report.value(path, predicate)
+        if members is not None:
+            parts = (_path_text(report, member) for member in Collection(report, members))
+            return "(" + joiner.join(parts) + ")"
+    for predicate, suffix in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"),
+                              (SH.zeroOrOnePath, "?")):
+        inner = report.value(path, predicate)
+        if inner is not None:
+            return _path_text(report, inner) + suffix
+    if report.value(path, RDF.first) is not None:
+        return " / ".join(_path_text(report, m) for m in Collection(report, path))
+    return "(path)"
 
 
 def _canonical(graph: Graph) -> tuple[Triple, ...]:
