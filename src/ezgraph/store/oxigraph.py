@@ -1,0 +1,580 @@
+"""The embedded default backend: an Oxigraph database answered by a pool of worker processes.
+
+Why processes: neither pyoxigraph nor rdflib can cancel a running query. Each query runs in a
+worker (``multiprocessing``, ``spawn`` context) that holds ``pyoxigraph.Store.read_only(path)``;
+when the time limit passes, the parent kills that worker, starts a fresh one and raises
+:class:`~ezgraph.store.base.QueryTimeout`, while the other workers keep answering. Workers
+serialize in the negotiated format, so only bytes cross the pipe.
+
+Behaviour every client can rely on:
+
+* the default graph is the union of all graphs unless the query has ``FROM``/``FROM NAMED`` or the
+  request gives ``default-graph-uri``/``named-graph-uri`` (which then replace the dataset);
+* at most ``max_rows`` solutions (SELECT) or triples (CONSTRUCT/DESCRIBE) are returned; when more
+  existed ``QueryResponse.truncated`` is true and SPARQL JSON results carry a top-level
+  ``"truncated": true`` member;
+* answers are cached in memory (LRU bounded by bytes, keyed with the release) because the data
+  never changes while the store is open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from ezgraph.store import guard
+from ezgraph.store.base import (
+    GraphInfo,
+    NotAcceptable,
+    QueryRequest,
+    QueryResponse,
+    QuerySyntaxError,
+    QueryTimeout,
+    Store,
+    StoreError,
+    StoreInfo,
+    StoreUnavailable,
+)
+from ezgraph.store.worker import GRAPH_FORMATS, RESULTS_FORMATS, Job, Outcome, worker_main
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE_BYTES = 64 * 2**20
+#: A worker that has not opened the store after this long is considered broken.
+WORKER_START_TIMEOUT = 60.0
+#: Longest parser message passed on to clients (Oxigraph lists every expected token).
+_MAX_SYNTAX_MESSAGE = 400
+_SYNTAX_POSITION = re.compile(r"^error at (\d+):(\d+):\s*")
+
+
+class StoreOpenError(StoreError):
+    """The store directory is missing or is not an Oxigraph database."""
+
+    http_status = 503
+
+
+class RdfLoadError(Exception):
+    """An RDF file could not be loaded; the message names the file and the parser's position."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None,
+                 column: int | None = None):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class OxigraphStore(Store):
+    """A read-only Oxigraph database (``ezgraph build`` writes one to ``dist/store``).
+
+    ``workers`` query processes are started at once, in parallel (default: the CPU count, at
+    least 2); ``cache_bytes`` bounds the response cache (0 disables it). ``delete_on_close``
+    removes ``path`` on :meth:`close` (for temporary stores made from files).
+
+    Relative IRIs in queries resolve against ``base_iri``: by default the data's persistent base
+    (``base`` of the sibling ``manifest.json``, else ``https://w3id.org/ezgraph/``), so
+    ``DESCRIBE <id/zone/x>`` works. ``prefixes`` (default: the project's prefix table for that
+    base) abbreviate Turtle and TriG answers.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        workers: int | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        prefixes: Mapping[str, str] | None = None,
+        base_iri: str | None = None,
+        start_method: str = "spawn",
+        delete_on_close: bool = False,
+    ):
+        self.path = Path(path)
+        if not (self.path / "CURRENT").is_file():
+            raise StoreOpenError(f"{self.path} is not an Oxigraph store (no CURRENT file)")
+        size = max(2, workers if workers is not None else (os.cpu_count() or 2))
+        # Workers start now and open the store while the parent lists the graphs.
+        self._pool = _WorkerPool(str(self.path), size, start_method)
+        self._finalizer = weakref.finalize(
+            self, _shutdown, self._pool, self.path if delete_on_close else None
+        )
+        manifest = _sibling_manifest(self.path)
+        try:
+            self._counts = _Counts(self.path, manifest)
+        except BaseException:
+            self.close()
+            raise
+        self._graph_iris = self._counts.graph_iris
+        from ezgraph.namespaces import DEFAULT_BASE, prefixes_for
+
+        data_base = (manifest or {}).get("base") or DEFAULT_BASE
+        self.base_iri = base_iri or data_base
+        self._prefixes = tuple((prefixes or prefixes_for(data_base)).items())
+        self._cache = _ResponseCache(cache_bytes)
+
+    @property
+    def workers(self) -> int:
+        return self._pool.size
+
+    def info(self) -> StoreInfo:
+        return self._counts.info()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current query workers (for monitoring and tests)."""
+        return self._pool.pids()
+
+    def query(self, request: QueryRequest) -> QueryResponse:
+        scan = guard.scan_query(request.query, self.base_iri)
+        guard.check_scan(scan, self._graph_iris)
+        guard.check_dataset_params(
+            request.default_graph_uris, request.named_graph_uris, self._graph_iris
+        )
+        _check_media_types(request, scan.form)
+        # The cache is keyed with the release; answers given before it is known are not cached.
+        release = self._counts.release_if_known()
+        key = (
+            release,
+            request.query,
+            request.results_media_type,
+            request.graph_media_type,
+            request.default_graph_uris,
+            request.named_graph_uris,
+            request.max_rows,
+        )
+        cached = self._cache.get(key) if release is not None else None
+        if cached is not None:
+            return cached
+        job = Job(
+            query=request.query,
+            form=scan.form,
+            results_media_type=request.results_media_type,
+            graph_media_type=request.graph_media_type,
+            default_graph_uris=request.default_graph_uris,
+            named_graph_uris=request.named_graph_uris,
+            union_default_graph=not scan.has_dataset_clause,
+            max_rows=request.max_rows,
+            prefixes=self._prefixes,
+            base_iri=self.base_iri,
+        )
+        response = _response_from(self._pool.run(job, request.timeout))
+        if release is not None:
+            self._cache.put(key, response)
+        return response
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _check_media_types(request: QueryRequest, form: str | None) -> None:
+    if request.results_media_type not in (None, *RESULTS_FORMATS):
+        raise ValueError(f"unsupported results media type {request.results_media_type!r}")
+    if request.graph_media_type not in (None, *GRAPH_FORMATS):
+        raise ValueError(f"unsupported graph media type {request.graph_media_type!r}")
+    # Refuse early when the form is known: no worker time for an answer nobody can read.
+    if form in ("SELECT", "ASK") and request.results_media_type is None:
+        raise NotAcceptable(form)  # type: ignore[arg-type]
+    if form in ("CONSTRUCT", "DESCRIBE") and request.graph_media_type is None:
+        raise NotAcceptable(form)  # type: ignore[arg-type]
+
+
+def _response_from(outcome: Outcome) -> QueryResponse:
+    if outcome.status == "ok":
+        return QueryResponse(
+            form=outcome.form,  # type: ignore[arg-type]
+            media_type=outcome.media_type or "",
+            body=outcome.body,
+            truncated=outcome.truncated,
+            elapsed=outcome.elapsed,
+        )
+    if outcome.status == "syntax":
+        raise syntax_error(outcome.message)
+    if outcome.status == "not_acceptable":
+        raise NotAcceptable(outcome.form)  # type: ignore[arg-type]
+    raise StoreError(f"the query failed: {outcome.message}")
+
+
+def syntax_error(message: str) -> QuerySyntaxError:
+    """Turn Oxigraph's ``error at LINE:COLUMN: ...`` message into a positioned error."""
+    match = _SYNTAX_POSITION.match(message)
+    if match is None:
+        return QuerySyntaxError(f"the query does not parse: {message}")
+    line, column = int(match.group(1)), int(match.group(2))
+    detail = message[match.end():]
+    if len(detail) > _MAX_SYNTAX_MESSAGE:
+        detail = detail[:_MAX_SYNTAX_MESSAGE] + " …"
+    return QuerySyntaxError(
+        f"the query does not parse at line {line}, column {column}: {detail}", line, column
+    )
+
+
+# --- counts and release --------------------------------------------------------------------------
+
+
+def _sibling_manifest(path: Path) -> dict[str, Any] | None:
+    """``manifest.json`` of the publish directory the store sits in, if any."""
+    candidate = path.parent / "manifest.json"
+    try:
+        manifest = json.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+class _Counts:
+    """Graph names at once; triple counts and release from the manifest, or counted in a
+    background thread so that a big store answers queries while it is being counted."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any] | None):
+        import pyoxigraph as ox
+
+        try:
+            store = ox.Store.read_only(str(path))
+        except OSError as error:
+            raise StoreOpenError(f"cannot open the Oxigraph store at {path}: {error}") from None
+        self.graph_iris = frozenset(
+            graph.value for graph in store.named_graphs() if isinstance(graph, ox.NamedNode)
+        )
+        self._path = path
+        self._manifest = manifest
+        self._info: StoreInfo | None = None
+        self._error: Exception | None = None
+        self._ready = threading.Event()
+        manifest_graphs = (manifest or {}).get("graphs")
+        if (
+            isinstance(manifest_graphs, dict)
+            and set(manifest_graphs) == self.graph_iris
+            and isinstance((manifest or {}).get("triples"), int)
+        ):
+            # The build wrote these counts from the same data: no need to count again.
+            counts = {iri: int(manifest_graphs[iri]) for iri in self.graph_iris}
+            self._finish(counts, int(manifest["triples"]))  # type: ignore[index]
+        else:
+            threading.Thread(
+                target=self._count, args=(store,), name="ezgraph-count", daemon=True
+            ).start()
+
+    def _count(self, store: Any) -> None:
+        import pyoxigraph as ox
+
+        try:
+            counts = dict.fromkeys(self.graph_iris, 0)
+            for solution in store.query(
+                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+            ):
+                if isinstance(solution["g"], ox.NamedNode):
+                    counts[solution["g"].value] = int(solution["n"].value)
+            total = len(store)
+        except Exception as error:  # reported by info()
+            self._error = error
+            self._ready.set()
+            return
+        self._finish(counts, total)
+
+    def _finish(self, counts: dict[str, int], total: int) -> None:
+        self._info = StoreInfo(
+            backend="oxigraph",
+            triples=total,
+            graphs=tuple(GraphInfo(iri, counts[iri]) for iri in sorted(self.graph_iris)),
+            release=_release(self._path, self._manifest, counts, total),
+        )
+        self._ready.set()
+
+    def info(self) -> StoreInfo:
+        self._ready.wait()
+        if self._info is None:
+            raise StoreOpenError(f"cannot count the triples of {self._path}: {self._error}")
+        return self._info
+
+    def release_if_known(self) -> str | None:
+        return self._info.release if self._info is not None else None
+
+
+def _release(
+    path: Path, manifest: dict[str, Any] | None, counts: Mapping[str, int], total: int
+) -> str:
+    if manifest and isinstance(manifest.get("release"), str) and manifest["release"]:
+        return manifest["release"]
+    for candidate in (path / "release", path.parent / "release"):
+        with contextlib.suppress(OSError):
+            text = candidate.read_text(encoding="utf-8").strip()
+            if text:
+                return text
+    digest = hashlib.sha256(json.dumps([total, sorted(counts.items())]).encode())
+    return "counts-" + digest.hexdigest()[:16]
+
+
+# --- worker pool ---------------------------------------------------------------------------------
+
+
+class _WorkerGone(Exception):
+    pass
+
+
+class _WorkerTimedOut(Exception):
+    pass
+
+
+class _Worker:
+    def __init__(self, context: Any, store_path: str):
+        self.conn, child_conn = context.Pipe(duplex=True)
+        self.process = context.Process(
+            target=worker_main,
+            args=(child_conn, store_path),
+            name="ezgraph-query-worker",
+            daemon=True,
+        )
+        self.process.start()
+        child_conn.close()
+        self._ready = False
+
+    def call(self, job: Job, timeout: float) -> Outcome:
+        if not self._ready:
+            self._wait_ready()
+        try:
+            self.conn.send(job)
+            if not self.conn.poll(max(timeout, 0.0)):
+                raise _WorkerTimedOut
+            return self.conn.recv()
+        except (EOFError, OSError) as error:
+            raise _WorkerGone(f"a query worker stopped unexpectedly ({error!r})") from error
+
+    def _wait_ready(self) -> None:
+        try:
+            if not self.conn.poll(WORKER_START_TIMEOUT):
+                raise _WorkerGone("a query worker did not start in time")
+            kind, detail = self.conn.recv()
+        except (EOFError, OSError) as error:
+            # The usual cause: spawn re-imports the program's main module in the worker, and a
+            # main script that opens a store at import time crashes it.
+            raise _WorkerGone(
+                "a query worker exited while starting (if the main script opens a store at "
+                "import time, move that under `if __name__ == '__main__':`)"
+            ) from error
+        if kind != "ready":
+            raise _WorkerGone(detail)
+        self._ready = True
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+
+    def discard(self) -> None:
+        self.kill()
+        self.conn.close()
+
+
+class _WorkerPool:
+    """A fixed number of worker processes; a thread borrows one per query."""
+
+    def __init__(self, store_path: str, size: int, start_method: str):
+        self.size = size
+        self._store_path = store_path
+        self._context = multiprocessing.get_context(start_method)
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._workers: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        with self._lock:
+            for _ in range(size):
+                self._idle.put(self._start_worker())
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [worker.process.pid for worker in self._workers]
+
+    def _start_worker(self) -> _Worker:
+        worker = _Worker(self._context, self._store_path)
+        self._workers.add(worker)
+        return worker
+
+    def run(self, job: Job, timeout: float) -> Outcome:
+        try:
+            # Waiting for a free worker has its own limit: the query then gets its full time.
+            worker = self._idle.get(timeout=timeout)
+        except queue.Empty:
+            raise StoreUnavailable(
+                f"all {self.size} query workers are busy; try again shortly",
+                retry_after=max(1, round(timeout)),
+            ) from None
+        if worker is None:  # the pool was closed; pass the news on to the next waiter
+            self._idle.put(None)
+            raise StoreUnavailable("the store is closed")
+        try:
+            outcome = worker.call(job, timeout)
+        except _WorkerTimedOut:
+            self._replace(worker)
+            raise QueryTimeout(timeout) from None
+        except _WorkerGone as error:
+            self._replace(worker)
+            if self._closed:
+                raise StoreUnavailable("the store is closed") from None
+            log.error("query worker failed: %s", error)
+            raise StoreError(f"the query could not be answered: {error}") from None
+        self._idle.put(worker)
+        return outcome
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.discard()
+        with self._lock:
+            self._workers.discard(worker)
+            if not self._closed:
+                self._idle.put(self._start_worker())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+        idle: list[_Worker] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._idle.get_nowait()
+                if item is not None:
+                    idle.append(item)
+        for worker in workers:
+            # Busy workers are only killed here: the thread waiting on them closes their pipe.
+            if worker in idle:
+                worker.discard()
+            else:
+                worker.kill()
+        self._idle.put(None)
+
+
+def _shutdown(pool: _WorkerPool, delete: Path | None) -> None:
+    pool.close()
+    if delete is not None:
+        shutil.rmtree(delete, ignore_errors=True)
+
+
+# --- response cache ------------------------------------------------------------------------------
+
+
+class _ResponseCache:
+    """Least-recently-used responses, bounded by the bytes of their bodies."""
+
+    def __init__(self, max_bytes: int):
+        self._max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, QueryResponse] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> QueryResponse | None:
+        with self._lock:
+            response = self._entries.get(key)
+            if response is not None:
+                self._entries.move_to_end(key)
+            return response
+
+    def put(self, key: Hashable, response: QueryResponse) -> None:
+        size = len(response.body)
+        # One huge answer must not flush everything else out.
+        if size > self._max_bytes // 4:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = response
+            self._bytes += size
+            while self._bytes > self._max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
+
+
+# --- loading files -------------------------------------------------------------------------------
+
+
+def load_rdf_files(store_dir: str | os.PathLike[str], paths: Iterable[str | os.PathLike[str]]
+                   ) -> None:
+    """Load RDF files into a new Oxigraph database at ``store_dir``.
+
+    The format follows the extension (``.ttl .nt .nq .trig .rdf .owl .jsonld .n3``, each
+    optionally ``.gz``); quads keep their graph, triples go to the default graph (which the
+    union default graph includes).
+    """
+    import pyoxigraph as ox
+
+    store = ox.Store(os.fspath(store_dir))
+    try:
+        for raw_path in paths:
+            path = Path(raw_path)
+            rdf_format = _rdf_format_for(ox, path)
+            try:
+                with _open_rdf(path) as stream:
+                    store.bulk_load(
+                        input=stream, format=rdf_format, base_iri=path.resolve().as_uri()
+                    )
+            except SyntaxError as error:
+                raise RdfLoadError(
+                    path, error.msg or str(error), error.lineno, error.offset
+                ) from None
+            except (OSError, ValueError) as error:
+                raise RdfLoadError(path, f"cannot be loaded: {error}") from None
+        store.flush()
+    finally:
+        # Dropping the last reference closes the database before workers reopen it read-only.
+        del store
+
+
+def oxigraph_store_from_files(
+    paths: Iterable[str | os.PathLike[str]], **options: Any
+) -> OxigraphStore:
+    """An :class:`OxigraphStore` over RDF files, loaded once into a temporary directory that is
+    removed when the store is closed (used by ``ezgraph serve --data FILE...``)."""
+    paths = [Path(path) for path in paths]
+    if not paths:
+        raise RdfLoadError(Path("."), "no RDF file given")
+    directory = Path(tempfile.mkdtemp(prefix="ezgraph-store-"))
+    started = time.perf_counter()
+    try:
+        load_rdf_files(directory, paths)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    log.info("loaded %d file(s) in %.1f s", len(paths), time.perf_counter() - started)
+    return OxigraphStore(directory, delete_on_close=True, **options)
+
+
+_EXTRA_EXTENSIONS = {"owl": "RDF_XML", "xml": "RDF_XML", "json": "JSON_LD"}
+
+
+def _rdf_format_for(ox: Any, path: Path) -> Any:
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    extension = suffixes[-1].lstrip(".") if suffixes else ""
+    rdf_format = ox.RdfFormat.from_extension(extension) if extension else None
+    if rdf_format is None and extension in _EXTRA_EXTENSIONS:
+        rdf_format = getattr(ox.RdfFormat, _EXTRA_EXTENSIONS[extension])
+    if rdf_format is None:
+        raise RdfLoadError(
+            path,
+            "cannot tell the RDF format from the file name; expected one of .ttl .nt .nq "
+            ".trig .rdf .owl .jsonld .n3 (optionally followed by .gz)",
+        )
+    return rdf_format
+
+
+def _open_rdf(path: Path) -> IO[bytes]:
+    if not path.is_file():
+        raise RdfLoadError(path, "no such file")
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")

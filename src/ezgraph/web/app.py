@@ -1,0 +1,101 @@
+"""The Flask application factory.
+
+``create_app(state)`` wires one :class:`~ezgraph.web.state.AppState` (store, publish directory,
+limits) into an app with the SPARQL blueprint, and — when installed — the linked data, dumps and
+UI blueprints. Cross-cutting behaviour lives here:
+
+* every response allows any origin (``Access-Control-Allow-Origin: *``): everything served is
+  public and read-only, and no credentials are involved; ``OPTIONS`` preflights get the allowed
+  methods and headers, and the ``X-Ezgraph-*``, ``Retry-After`` and ``Server-Timing`` headers are
+  exposed to scripts;
+* request bodies are capped at ``state.max_body_bytes`` (413 beyond);
+* ``/health`` answers JSON ``{"status", "triples", "release", "backend"}`` (503 when the store
+  cannot answer).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from ezgraph.store.base import StoreError
+from ezgraph.web import sparql
+from ezgraph.web.errors import register_error_handlers
+from ezgraph.web.state import AppState, get_state
+
+log = logging.getLogger(__name__)
+
+#: Blueprints written in other modules; each is registered only if its module exists.
+OPTIONAL_BLUEPRINT_MODULES = (
+    "ezgraph.web.linked_data",
+    "ezgraph.web.dumps",
+    "ezgraph.web.ui",
+)
+CORS_ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
+CORS_ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type, Cache-Control, X-Requested-With"
+CORS_EXPOSED_HEADERS = (
+    "X-Ezgraph-Truncated, X-Ezgraph-Max-Rows, Retry-After, Server-Timing, ETag, Link"
+)
+
+
+def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:
+    """A Flask app serving ``state``; ``config`` entries override Flask's configuration.
+
+    ``config["EZGRAPH_BLUEPRINTS"]`` lists the optional blueprint modules to load (default:
+    :data:`OPTIONAL_BLUEPRINT_MODULES`; an empty tuple serves only ``/sparql`` and ``/health``).
+    """
+    app = Flask("ezgraph.web")
+    app.config["MAX_CONTENT_LENGTH"] = state.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if config:
+        app.config.update(config)
+    app.extensions["ezgraph"] = state
+
+    register_error_handlers(app)
+    app.register_blueprint(sparql.bp)
+    for module_name in app.config.get("EZGRAPH_BLUEPRINTS", OPTIONAL_BLUEPRINT_MODULES):
+        _register_optional_blueprint(app, module_name)
+    app.add_url_rule("/health", "health", health)
+    app.after_request(_cors_headers)
+    return app
+
+
+def _register_optional_blueprint(app: Flask, module_name: str) -> None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise  # the module exists but something it needs is missing: a real error
+        log.info("%s is not installed: its pages are not served", module_name)
+        return
+    app.register_blueprint(module.bp)
+
+
+def health() -> tuple[Response, int]:
+    state = get_state()
+    try:
+        info = state.store.info()
+    except StoreError as error:
+        return jsonify({"status": "unavailable", "message": str(error)}), 503
+    body = {
+        "status": "ok",
+        "triples": info.triples,
+        "release": info.release,
+        "backend": info.backend,
+    }
+    return jsonify(body), 200
+
+
+def _cors_headers(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = CORS_ALLOWED_METHODS
+        response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+            "Access-Control-Request-Headers", CORS_ALLOWED_HEADERS
+        )
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response

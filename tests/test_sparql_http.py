@@ -1,0 +1,400 @@
+"""``/sparql`` over real HTTP, as clients meet it: SPARQLWrapper against a threaded werkzeug
+server, ``ezgraph serve`` and gunicorn in subprocesses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import rdflib
+from flask import Flask
+from rdflib.namespace import RDF
+from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+from ezgraph.web.serve import ServeError
+from ezgraph.web.wsgi import create_app_from_env
+
+SAMPLE_TRIG = Path(__file__).parent / "fixtures" / "sample.trig"
+ZONE = rdflib.URIRef("https://w3id.org/ezgraph/def/Zone")
+SELECT_ZONES = (
+    "SELECT ?zone ?label WHERE { ?zone a <https://w3id.org/ezgraph/def/Zone> ; "
+    "<http://www.w3.org/2004/02/skos/core#prefLabel> ?label } ORDER BY ?zone ?label"
+)
+CONSTRUCT_ZONES = "CONSTRUCT WHERE { ?zone a <https://w3id.org/ezgraph/def/Zone> }"
+DESCRIBE_ZONE = "DESCRIBE <https://w3id.org/ezgraph/id/zone/changchun-etdz>"
+ENDLESS_QUERY = (
+    "SELECT (COUNT(*) AS ?n) WHERE "
+    "{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r } # over HTTP"
+)
+
+
+@pytest.fixture
+def endpoint(make_app: Callable[..., Flask], serve_app: Callable[[Flask], str]) -> str:
+    """``/sparql`` of a live server over the sample store, with a 2 s query time limit."""
+    return serve_app(make_app(timeout=2.0)) + "/sparql"
+
+
+def wrapper(endpoint: str, query: str, return_format: str, method: str | None = None
+            ) -> SPARQLWrapper:
+    client = SPARQLWrapper(endpoint)
+    client.setQuery(query)
+    client.setReturnFormat(return_format)
+    client.setTimeout(30)
+    if method == POSTDIRECTLY:
+        client.setMethod(POST)
+        client.setRequestMethod(POSTDIRECTLY)
+    elif method == POST:
+        client.setMethod(POST)
+    return client
+
+
+# --- SPARQLWrapper --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [None, POST, POSTDIRECTLY], ids=["get", "form", "direct"])
+def test_select_json(endpoint: str, method: str | None) -> None:
+    results = wrapper(endpoint, SELECT_ZONES, JSON, method).query().convert()
+    bindings = results["results"]["bindings"]
+    assert len(bindings) == 3
+    assert bindings[2]["label"] == {"type": "literal", "value": "长春经济技术开发区",
+                                    "xml:lang": "zh"}
+
+
+def test_select_xml(endpoint: str) -> None:
+    document = wrapper(endpoint, SELECT_ZONES, XML).query().convert()
+    results = document.getElementsByTagName("result")
+    assert len(results) == 3
+    literals = [node.firstChild.data for node in document.getElementsByTagName("literal")]
+    assert "长春经济技术开发区" in literals
+
+
+@pytest.mark.parametrize(("return_format", "delimiter"), [(CSV, ","), (TSV, "\t")])
+def test_select_csv_and_tsv(endpoint: str, return_format: str, delimiter: str) -> None:
+    body = wrapper(endpoint, SELECT_ZONES, return_format).query().convert()
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8")), delimiter=delimiter))
+    assert len(rows) == 4
+    if return_format == CSV:
+        assert rows[0] == ["zone", "label"]
+        assert rows[1][0] == "https://w3id.org/ezgraph/id/zone/changchun-automotive-etdz"
+    else:
+        assert rows[0] == ["?zone", "?label"]
+        assert rows[1][0] == "<https://w3id.org/ezgraph/id/zone/changchun-automotive-etdz>"
+
+
+@pytest.mark.parametrize("return_format", [JSON, XML])
+def test_ask(endpoint: str, return_format: str) -> None:
+    yes = wrapper(endpoint, "ASK { ?s a <https://w3id.org/ezgraph/def/Zone> }", return_format)
+    no = wrapper(endpoint, "ASK { ?s a <http://nothing.example/> }", return_format)
+    if return_format == JSON:
+        assert yes.query().convert()["boolean"] is True
+        assert no.query().convert()["boolean"] is False
+    else:
+        answer = yes.query().convert().getElementsByTagName("boolean")[0].firstChild.data
+        assert answer == "true"
+
+
+@pytest.mark.parametrize("return_format", [XML, JSONLD, TURTLE])
+@pytest.mark.parametrize("query", [CONSTRUCT_ZONES, DESCRIBE_ZONE], ids=["construct", "describe"])
+def test_graph_queries_into_rdflib(endpoint: str, return_format: str, query: str) -> None:
+    result = wrapper(endpoint, query, return_format).query().convert()
+    graph = (
+        result
+        if isinstance(result, rdflib.Graph)
+        else rdflib.Graph().parse(data=result, format="turtle")
+    )
+    zones = set(graph.subjects(RDF.type, ZONE))
+    if query == CONSTRUCT_ZONES:
+        assert len(graph) == 2 and len(zones) == 2
+    else:
+        assert len(graph) == 6 and len(zones) == 1
+
+
+def test_syntax_error_reaches_the_client(endpoint: str) -> None:
+    with pytest.raises(QueryBadFormed, match="line 1, column"):
+        wrapper(endpoint, "SELECT * WHERE { ?s ?p }", JSON).query()
+
+
+# --- time limit -----------------------------------------------------------------------------------
+
+
+def test_endless_query_is_stopped_while_others_are_answered(endpoint: str) -> None:
+    finished: dict[str, float] = {}
+    errors: dict[str, BaseException] = {}
+
+    def endless() -> None:
+        try:
+            wrapper(endpoint, ENDLESS_QUERY, JSON).query()
+        except urllib.error.HTTPError as error:
+            errors["endless"] = error
+        finished["endless"] = time.monotonic()
+
+    slow = threading.Thread(target=endless)
+    slow.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    answer = wrapper(endpoint, "ASK { ?s ?p ?o } # concurrent", JSON).query().convert()
+    finished["quick"] = time.monotonic()
+    slow.join(timeout=60)
+    assert answer["boolean"] is True
+    assert finished["quick"] < finished["endless"]
+    assert finished["quick"] - started < 5  # generous: it must not wait for the endless one
+    error = errors["endless"]
+    assert isinstance(error, urllib.error.HTTPError) and error.code == 503
+    assert error.headers["Retry-After"]
+    assert "time limit" in error.read().decode()
+
+
+# --- SERVICE never leaves the server --------------------------------------------------------------
+
+
+class Listener:
+    """A loopback TCP listener that counts the connections it receives."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen()
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.socket.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def test_service_is_refused_and_nothing_is_contacted(endpoint: str, listener: Listener) -> None:
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    for query in (
+        f"SELECT * WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ SERVICE SILENT <{target}> {{ ?s ?p ?o }} }}",
+        f"SELECT * FROM <{target}> WHERE {{ ?s ?p ?o }}",
+    ):
+        with pytest.raises(QueryBadFormed):
+            wrapper(endpoint, query, JSON).query()
+    time.sleep(0.3)
+    assert listener.connections == 0
+    # the listener does count: one direct request shows up
+    with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+        urllib.request.urlopen(target, timeout=5)
+    deadline = time.monotonic() + 5
+    while listener.connections == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listener.connections == 1
+
+
+# --- ezgraph serve and gunicorn -------------------------------------------------------------------
+
+
+class LineReader:
+    """Lines of a subprocess's stdout, read in a thread so waiting can time out."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(process,), daemon=True).start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if not line:
+                raise AssertionError("the process ended before printing its URL")
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s")
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+
+
+def test_ezgraph_serve_data_files(tmp_path: Path) -> None:
+    stderr_path = tmp_path / "stderr.txt"
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ezgraph.cli", "serve", "--data", str(SAMPLE_TRIG),
+             "--host", "127.0.0.1", "--port", "0", "--timeout", "5"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            env={**child_env(), "TMPDIR": str(temp_dir)},
+        )
+        try:
+            match = LineReader(process).wait_for(r"serving 38 triples at (http://\S+/);")
+            base = match.group(1)
+            answer = wrapper(base + "sparql", SELECT_ZONES, JSON).query().convert()
+            assert len(answer["results"]["bindings"]) == 3
+            with urllib.request.urlopen(base + "health", timeout=10) as health:
+                assert b'"status":"ok"' in health.read().replace(b" ", b"")
+            assert len(list(temp_dir.glob("ezgraph-store-*"))) == 1
+        finally:
+            status = stop(process)
+    assert status == 0
+    assert "Traceback" not in stderr_path.read_text()
+    assert not list(temp_dir.glob("ezgraph-store-*"))  # the temporary store was removed
+
+
+def run_serve_command(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ezgraph.cli", "serve", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=120, env=child_env(),
+    )
+
+
+def test_port_in_use_is_a_clean_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_serve_command("--data", str(SAMPLE_TRIG), "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_broken_dist_is_a_clean_error(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "manifest.json").write_text("{not json")
+    result = run_serve_command("--dist", str(dist), "--port", "0", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "manifest.json is not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    (dist / "manifest.json").write_text('{"release": "x"}')
+    result = run_serve_command("--dist", str(dist), "--port", "0", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "store is missing" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_data_file_is_a_clean_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.nt"
+    bad.write_text("<http://a> <http://b> <http://c> .\n<http://a> <http://b> oops .\n")
+    result = run_serve_command("--data", str(bad), "--port", "0", cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{bad}: " in result.stderr and "line 2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_serves_the_wsgi_app(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    env = {**child_env(), "EZGRAPH_DATA": str(SAMPLE_TRIG), "EZGRAPH_QUERY_WORKERS": "2"}
+    process = subprocess.Popen(
+        [str(gunicorn), "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+         "ezgraph.web.wsgi:app"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "health", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        answer = wrapper(base + "sparql", "ASK { ?s a ?type }", JSON).query().convert()
+        assert answer["boolean"] is True
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr
+
+
+def test_wsgi_configuration_errors(tmp_path: Path) -> None:
+    with pytest.raises(ServeError, match="EZGRAPH_TIMEOUT must be a number"):
+        create_app_from_env({"EZGRAPH_DATA": str(SAMPLE_TRIG), "EZGRAPH_TIMEOUT": "soon"})
+    with pytest.raises(ServeError, match="run `ezgraph build` first"):
+        create_app_from_env({"EZGRAPH_DIST": str(tmp_path / "nowhere")})
+
+
+def test_serve_builds_a_missing_dist_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ezgraph.publish import build as build_module
+    from ezgraph.store.oxigraph import load_rdf_files
+    from ezgraph.web.serve import load_state
+
+    calls = []
+
+    def fake_build(args) -> int:
+        calls.append(args)
+        args.out.mkdir()
+        load_rdf_files(args.out / "store", [SAMPLE_TRIG])
+        manifest = {"release": "built-now", "base": args.base}
+        (args.out / "manifest.json").write_text(json.dumps(manifest))
+        return 0
+
+    monkeypatch.setattr(build_module, "run_build", fake_build)
+    dist = tmp_path / "dist"
+    state = load_state(dist=dist, build_if_missing=True, workers=2)
+    try:
+        assert state.store.info().release == "built-now"
+        assert state.manifest == {"release": "built-now", "base": "https://w3id.org/ezgraph/"}
+        assert state.dist == dist
+    finally:
+        state.store.close()
+    (args,) = calls
+    assert (args.command, args.out, args.data_dir, args.no_store) == (
+        "build", dist, Path("data"), False
+    )
+
+    monkeypatch.setattr(build_module, "run_build", lambda args: 2)
+    with pytest.raises(ServeError, match="the build failed"):
+        load_state(dist=tmp_path / "other", build_if_missing=True)

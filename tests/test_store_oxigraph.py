@@ -1,0 +1,438 @@
+"""The embedded Oxigraph backend: dataset semantics, formats, row cap, timeouts, cache, opening."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+from ezgraph.store import (
+    StoreSpecError,
+    open_store,
+    oxigraph_store_from_files,
+    register_backend,
+)
+from ezgraph.store.base import (
+    GRAPH_MEDIA_TYPES,
+    NotAcceptable,
+    QueryRefused,
+    QueryRequest,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreUnavailable,
+)
+from ezgraph.store.oxigraph import OxigraphStore, RdfLoadError, load_rdf_files
+
+SAMPLE_TRIG = Path(__file__).parent / "fixtures" / "sample.trig"
+SAMPLE_TRIPLES = 38
+
+GRAPH = "https://w3id.org/ezgraph/graph/"
+ONTOLOGY = GRAPH + "ontology"
+CHANGCHUN = GRAPH + "source/changchun-etdz"
+AUTOMOTIVE = GRAPH + "source/changchun-automotive-etdz"
+#: Six-way cross product: billions of combinations, constant memory; only a kill stops it.
+ENDLESS_QUERY = (
+    "SELECT (COUNT(*) AS ?n) WHERE "
+    "{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r }"
+)
+RDFLIB_FORMATS = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+    "application/trig": "trig",
+    "application/n-quads": "nquads",
+}
+
+
+def count(store: OxigraphStore, query: str, **fields) -> int:
+    response = store.query(QueryRequest(query, **fields))
+    bindings = json.loads(response.body)["results"]["bindings"]
+    return int(bindings[0]["n"]["value"])
+
+
+@pytest.fixture(scope="module")
+def reference() -> ox.Store:
+    """The same data in an in-process pyoxigraph store, to compare answers with."""
+    store = ox.Store()
+    store.load(path=str(SAMPLE_TRIG))
+    return store
+
+
+def test_info_counts_graphs_and_release(sample_store: OxigraphStore) -> None:
+    info = sample_store.info()
+    assert info.backend == "oxigraph"
+    assert info.triples == SAMPLE_TRIPLES
+    assert {(graph.iri, graph.triples) for graph in info.graphs} == {
+        (ONTOLOGY, 12),
+        (CHANGCHUN, 14),
+        (AUTOMOTIVE, 12),
+    }
+    assert info.release.startswith("counts-")
+    assert sample_store.workers == 2
+
+
+def test_default_graph_is_the_union(sample_store: OxigraphStore) -> None:
+    assert count(sample_store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") == SAMPLE_TRIPLES
+
+
+def test_from_and_from_named_replace_the_union(sample_store: OxigraphStore) -> None:
+    assert count(sample_store, f"SELECT (COUNT(*) AS ?n) FROM <{ONTOLOGY}> {{ ?s ?p ?o }}") == 12
+    only_named = f"SELECT (COUNT(*) AS ?n) FROM NAMED <{ONTOLOGY}> {{ ?s ?p ?o }}"
+    assert count(sample_store, only_named) == 0
+    graphs = f"SELECT (COUNT(*) AS ?n) FROM NAMED <{ONTOLOGY}> {{ GRAPH ?g {{ ?s ?p ?o }} }}"
+    assert count(sample_store, graphs) == 12
+
+
+def test_protocol_dataset_replaces_the_query_dataset(sample_store: OxigraphStore) -> None:
+    query = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
+    assert count(sample_store, query, default_graph_uris=(ONTOLOGY,)) == 12
+    assert count(sample_store, query, default_graph_uris=(ONTOLOGY, CHANGCHUN)) == 26
+    # named graphs only: the default graph is empty, not the union
+    assert count(sample_store, query, named_graph_uris=(CHANGCHUN,)) == 0
+    in_graphs = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
+    assert count(sample_store, in_graphs, named_graph_uris=(CHANGCHUN,)) == 14
+    overridden = f"SELECT (COUNT(*) AS ?n) FROM <{CHANGCHUN}> {{ ?s ?p ?o }}"
+    assert count(sample_store, overridden, default_graph_uris=(ONTOLOGY,)) == 12
+
+
+@pytest.mark.parametrize(
+    ("query", "fields", "message"),
+    [
+        ("INSERT DATA { <http://a> <http://b> <http://c> }", {}, "read-only"),
+        ("SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", {}, "SERVICE"),
+        ("SELECT * FROM <http://example.org/other> { ?s ?p ?o }", {}, "not a graph"),
+        ("SELECT * { ?s ?p ?o }", {"default_graph_uris": ("http://x.example/",)}, "not a graph"),
+        ("SELECT * { ?s ?p ?o }", {"named_graph_uris": ("http://x.example/",)}, "not a graph"),
+    ],
+)
+def test_refusals(sample_store: OxigraphStore, query: str, fields: dict, message: str) -> None:
+    with pytest.raises(QueryRefused, match=message):
+        sample_store.query(QueryRequest(query, **fields))
+
+
+SELECT_LABELS = (
+    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+    "SELECT ?thing ?label ?employees WHERE {\n"
+    "  ?thing skos:prefLabel ?label .\n"
+    "  OPTIONAL { ?thing <https://w3id.org/ezgraph/def/employees> ?employees }\n"
+    "} ORDER BY ?thing ?label"
+)
+
+
+@pytest.mark.parametrize(
+    ("media_type", "results_format"),
+    [
+        ("application/sparql-results+json", ox.QueryResultsFormat.JSON),
+        ("application/sparql-results+xml", ox.QueryResultsFormat.XML),
+        ("text/tab-separated-values", ox.QueryResultsFormat.TSV),
+    ],
+)
+def test_select_answers_match_pyoxigraph(
+    sample_store: OxigraphStore, reference: ox.Store, media_type: str, results_format
+) -> None:
+    response = sample_store.query(QueryRequest(SELECT_LABELS, results_media_type=media_type))
+    assert (response.form, response.media_type, response.truncated) == ("SELECT", media_type, False)
+    expected = reference.query(SELECT_LABELS, use_default_graph_as_union=True)
+    # Literals with tabs, newlines, quotes, language tags, datatypes and unbound values survive.
+    assert response.body == expected.serialize(format=results_format)
+    solutions = list(ox.parse_query_results(response.body, results_format))
+    assert len(solutions) == 7
+    assert any("\t" in solution["label"].value for solution in solutions)
+
+
+def test_select_csv(sample_store: OxigraphStore) -> None:
+    response = sample_store.query(QueryRequest(SELECT_LABELS, results_media_type="text/csv"))
+    rows = list(csv.reader(io.StringIO(response.body.decode("utf-8"))))
+    assert rows[0] == ["thing", "label", "employees"]
+    assert len(rows) == 8
+    assert ["https://w3id.org/ezgraph/id/enterprise/faw-parts", "FAW Parts Co.", "1200"] in rows
+
+
+@pytest.mark.parametrize(
+    "media_type", ["application/sparql-results+json", "application/sparql-results+xml"]
+)
+def test_ask(sample_store: OxigraphStore, media_type: str) -> None:
+    results_format = ox.QueryResultsFormat.from_media_type(media_type)
+    yes = sample_store.query(QueryRequest("ASK { ?s a ?type }", results_media_type=media_type))
+    no = sample_store.query(
+        QueryRequest("ASK { ?s a <http://nothing.example/> }", results_media_type=media_type)
+    )
+    assert yes.form == "ASK"
+    assert bool(ox.parse_query_results(yes.body, results_format)) is True
+    assert bool(ox.parse_query_results(no.body, results_format)) is False
+
+
+@pytest.mark.parametrize("media_type", GRAPH_MEDIA_TYPES)
+def test_construct_and_describe_in_every_graph_format(
+    sample_store: OxigraphStore, media_type: str
+) -> None:
+    zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
+    construct = sample_store.query(
+        QueryRequest(f"CONSTRUCT WHERE {{ <{zone}> ?p ?o }}", graph_media_type=media_type)
+    )
+    describe = sample_store.query(QueryRequest(f"DESCRIBE <{zone}>", graph_media_type=media_type))
+    assert (construct.form, describe.form) == ("CONSTRUCT", "DESCRIBE")
+    for response in (construct, describe):
+        assert response.media_type == media_type
+        graph = rdflib.Dataset()
+        graph.parse(data=response.body, format=RDFLIB_FORMATS[media_type])
+        triples = {(str(s), str(p), str(o)) for s, p, o, _ in graph.quads()}
+        assert len(triples) == 6
+        pref_label = "http://www.w3.org/2004/02/skos/core#prefLabel"
+        assert (zone, pref_label, "长春经济技术开发区") in triples
+
+
+def test_turtle_declares_only_used_prefixes(sample_store: OxigraphStore) -> None:
+    body = sample_store.query(
+        QueryRequest("CONSTRUCT WHERE { ?s a <http://www.w3.org/2002/07/owl#Class> }")
+    ).body.decode()
+    assert "@prefix owl:" in body and "@prefix rdf:" in body
+    assert "@prefix qudt:" not in body
+
+
+def test_not_acceptable_when_no_format_fits_the_form(sample_store: OxigraphStore) -> None:
+    with pytest.raises(NotAcceptable) as caught:
+        sample_store.query(QueryRequest("SELECT * { ?s ?p ?o }", results_media_type=None))
+    assert caught.value.form == "SELECT"
+    with pytest.raises(NotAcceptable) as caught:
+        sample_store.query(QueryRequest("CONSTRUCT WHERE { ?s ?p ?o }", graph_media_type=None))
+    assert caught.value.form == "CONSTRUCT"
+
+
+def test_row_cap_truncates_and_says_so(sample_store: OxigraphStore) -> None:
+    response = sample_store.query(QueryRequest("SELECT * { ?s ?p ?o }", max_rows=5))
+    document = json.loads(response.body)
+    assert response.truncated is True
+    assert document["truncated"] is True
+    assert len(document["results"]["bindings"]) == 5
+    csv_response = sample_store.query(
+        QueryRequest("SELECT * { ?s ?p ?o }", results_media_type="text/csv", max_rows=5)
+    )
+    assert csv_response.truncated and len(csv_response.body.decode().splitlines()) == 6
+    graph = sample_store.query(QueryRequest("CONSTRUCT WHERE { ?s ?p ?o }", max_rows=5))
+    assert graph.truncated and len(rdflib.Graph().parse(data=graph.body, format="turtle")) == 5
+
+
+def test_exactly_max_rows_is_not_truncated(sample_store: OxigraphStore) -> None:
+    response = sample_store.query(QueryRequest("SELECT * { ?s ?p ?o } LIMIT 5", max_rows=5))
+    assert response.truncated is False
+    assert "truncated" not in json.loads(response.body)
+
+
+def test_syntax_error_has_line_and_column(sample_store: OxigraphStore) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        sample_store.query(QueryRequest("SELECT *\nWHERE {\n  ?s ?p\n}"))
+    error = caught.value
+    assert error.line == 4 and error.column is not None
+    assert f"at line 4, column {error.column}: expected" in str(error)
+
+
+def test_responses_are_cached(sample_store: OxigraphStore) -> None:
+    sample_store.info()  # the release is known: answers are cached from now on
+    request = QueryRequest("SELECT (COUNT(*) AS ?n) { ?s a ?type } # cache test")
+    first = sample_store.query(request)
+    assert sample_store.query(request) is first
+    assert sample_store.query(QueryRequest(request.query, max_rows=1)) is not first
+
+
+def test_timeout_kills_the_worker_and_others_keep_answering(
+    sample_store: OxigraphStore,
+) -> None:
+    pids_before = set(sample_store.worker_pids())
+    outcome: dict[str, object] = {}
+
+    def endless() -> None:
+        try:
+            sample_store.query(QueryRequest(ENDLESS_QUERY, timeout=1.5))
+        except QueryTimeout as error:
+            outcome["error"] = error
+        outcome["finished"] = time.monotonic()
+
+    slow = threading.Thread(target=endless)
+    slow.start()
+    time.sleep(0.3)
+    quick = count(sample_store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o } # concurrent")
+    quick_done = time.monotonic()
+    slow.join(timeout=30)
+    assert quick == SAMPLE_TRIPLES
+    assert isinstance(outcome.get("error"), QueryTimeout)
+    assert quick_done < outcome["finished"]
+    pids_after = set(sample_store.worker_pids())
+    killed = pids_before - pids_after
+    assert len(killed) == 1 and len(pids_after) == 2
+    with pytest.raises(ProcessLookupError):
+        os.kill(killed.pop(), 0)
+    # the fresh worker answers
+    assert count(sample_store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o } # after kill") == 38
+
+
+def test_close_stops_workers_and_removes_a_temporary_store() -> None:
+    store = oxigraph_store_from_files([SAMPLE_TRIG], workers=2)
+    assert count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") == SAMPLE_TRIPLES
+    pids = store.worker_pids()
+    store.close()
+    store.close()  # idempotent
+    assert not store.path.exists()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(StoreUnavailable):
+        store.query(QueryRequest("ASK {}"))
+
+
+@pytest.fixture(scope="module")
+def persistent_store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A publish-directory-like layout: ``dist/store`` loaded from the sample data."""
+    store_dir = tmp_path_factory.mktemp("dist") / "store"
+    load_rdf_files(store_dir, [SAMPLE_TRIG])
+    return store_dir
+
+
+def test_open_store_oxigraph_spec_and_bare_directory(persistent_store_dir: Path) -> None:
+    with open_store(f"oxigraph:{persistent_store_dir}", workers=2) as store:
+        assert isinstance(store, OxigraphStore)
+        assert store.info().triples == SAMPLE_TRIPLES
+    with open_store(str(persistent_store_dir), workers=2) as store:
+        assert isinstance(store, OxigraphStore)
+    assert persistent_store_dir.exists()  # a real store is never deleted on close
+
+
+def test_release_and_counts_come_from_the_sibling_manifest(persistent_store_dir: Path) -> None:
+    manifest_path = persistent_store_dir.parent / "manifest.json"
+    manifest = {
+        "release": "0123abcd",
+        "triples": 38,
+        "graphs": {ONTOLOGY: 12, CHANGCHUN: 14, AUTOMOTIVE: 12},
+    }
+    manifest_path.write_text(json.dumps(manifest))
+    try:
+        with OxigraphStore(persistent_store_dir, workers=2) as store:
+            assert store.info().release == "0123abcd"
+        # graphs that do not match the store: the release is kept, the counts are recounted
+        manifest["graphs"] = {ONTOLOGY: 1}
+        manifest_path.write_text(json.dumps(manifest))
+        with OxigraphStore(persistent_store_dir, workers=2) as store:
+            assert {g.iri: g.triples for g in store.info().graphs}[CHANGCHUN] == 14
+    finally:
+        manifest_path.unlink()
+
+
+def test_open_store_errors(tmp_path: Path) -> None:
+    with pytest.raises(StoreSpecError, match="unknown store"):
+        open_store("ftp://example.org/data")
+    with pytest.raises(StoreSpecError, match="needs a path"):
+        open_store("oxigraph:")
+    with pytest.raises(Exception, match="not an Oxigraph store"):
+        open_store(f"oxigraph:{tmp_path}")
+
+
+def test_open_store_dispatches_to_lazily_imported_backends(monkeypatch) -> None:
+    received: list[tuple] = []
+
+    class FakeRemote:
+        def __init__(self, endpoint: str, **options) -> None:
+            received.append(("remote", endpoint, options))
+
+    class FakeMemory:
+        def __init__(self, paths: list[Path], **options) -> None:
+            received.append(("memory", paths, options))
+
+    monkeypatch.setitem(
+        sys.modules, "ezgraph.store.remote", types.SimpleNamespace(RemoteStore=FakeRemote)
+    )
+    monkeypatch.setitem(
+        sys.modules, "ezgraph.store.memory", types.SimpleNamespace(MemoryStore=FakeMemory)
+    )
+    open_store("https://query.example.org/sparql", timeout=3)
+    open_store("http://127.0.0.1:3030/ds/sparql")
+    open_store("memory:a.ttl,b.nq", paths=["c.trig"])
+    assert received == [
+        ("remote", "https://query.example.org/sparql", {"timeout": 3}),
+        ("remote", "http://127.0.0.1:3030/ds/sparql", {}),
+        ("memory", [Path("a.ttl"), Path("b.nq"), Path("c.trig")], {}),
+    ]
+
+
+def test_missing_backend_module_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ezgraph.store.remote", None)
+    with pytest.raises(StoreSpecError, match="not available"):
+        open_store("https://query.example.org/sparql")
+
+
+def test_register_backend(monkeypatch) -> None:
+    monkeypatch.setattr("ezgraph.store._BACKENDS", {})
+    register_backend("test", lambda rest, options: ("made", rest, options))
+    assert open_store("test:x", a=1) == ("made", "x", {"a": 1})
+
+
+def test_bad_rdf_file_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text('@prefix ex: <http://ex/> .\nex:a ex:b ex:c .\nex:a ex:b "unterminated .\n')
+    with pytest.raises(RdfLoadError) as caught:
+        oxigraph_store_from_files([SAMPLE_TRIG, bad])
+    assert str(caught.value).startswith(f"{bad}: ")
+    assert "line 3" in str(caught.value)
+    assert caught.value.line == 3
+
+
+def test_unknown_extension_and_missing_file(tmp_path: Path) -> None:
+    odd = tmp_path / "data.csv"
+    odd.write_text("")
+    with pytest.raises(RdfLoadError, match=r"data\.csv: cannot tell the RDF format"):
+        oxigraph_store_from_files([odd])
+    with pytest.raises(RdfLoadError, match="no such file"):
+        oxigraph_store_from_files([tmp_path / "missing.ttl"])
+
+
+def test_triples_files_and_gzip_load_into_the_union(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.nt.gz"
+    with gzip.open(extra, "wt") as out:
+        out.write("<http://example.org/a> <http://example.org/p> \"gz\" .\n")
+    with oxigraph_store_from_files([SAMPLE_TRIG, extra], workers=2) as store:
+        assert store.info().triples == SAMPLE_TRIPLES + 1
+        assert count(store, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") == SAMPLE_TRIPLES + 1
+        assert count(store, 'SELECT (COUNT(*) AS ?n) { ?s ?p "gz" }') == 1
+
+
+def test_relative_iris_resolve_against_the_data_base(sample_store: OxigraphStore) -> None:
+    assert sample_store.base_iri == "https://w3id.org/ezgraph/"
+    described = sample_store.query(
+        QueryRequest("DESCRIBE <id/zone/changchun-etdz>", graph_media_type="application/n-triples")
+    )
+    assert len(described.body.splitlines()) == 6
+    from_relative = "SELECT (COUNT(*) AS ?n) FROM <graph/ontology> { ?s ?p ?o }"
+    assert count(sample_store, from_relative) == 12
+
+
+def test_workers_and_temporary_store_go_away_at_interpreter_exit(tmp_path: Path) -> None:
+    script = tmp_path / "leave_open.py"
+    script.write_text(
+        "from ezgraph.store import oxigraph_store_from_files\n"
+        "if __name__ == '__main__':\n"
+        f"    store = oxigraph_store_from_files([{str(SAMPLE_TRIG)!r}], workers=2)\n"
+        "    store.query(__import__('ezgraph.store').store.QueryRequest('ASK {}'))\n"
+        "    print(store.path, *store.worker_pids())\n"
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    path, *pids = result.stdout.split()
+    assert len(pids) == 2
+    assert not Path(path).exists()
+    time.sleep(0.2)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
