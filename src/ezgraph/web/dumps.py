@@ -1,0 +1,334 @@
+"""Dumps and metadata: the files of the publish directory, VoID, DCAT and the validation report.
+
+These are the only views that read files, and only the files of ``state.dist`` that the build's
+manifest lists (plus the manifest itself): a request can never name another path.
+
+Compressed dumps (``ezgraph.nt.gz``, ``ezgraph.nq.gz``) are served as what they are,
+``application/gzip`` with a ``Content-Disposition: attachment`` filename, and no
+``Content-Encoding``: a ``Content-Encoding: gzip`` would make browsers and HTTP clients unpack the
+bytes on the fly, so the saved file would no longer match its name, size or SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, render_template, send_file, url_for
+
+from ezgraph.store.base import StoreError
+from ezgraph.web import rdfdoc
+from ezgraph.web.linked_data import (
+    DOCUMENT_FORMATS,
+    HTML,
+    RDF_FORMATS,
+    TURTLE,
+    Format,
+    formatter,
+    negotiate,
+    not_acceptable,
+    not_found_response,
+    not_modified,
+    public_base,
+    store_error_response,
+)
+from ezgraph.web.state import get_state
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("dumps", __name__, template_folder="templates")
+bp.register_error_handler(StoreError, store_error_response)
+
+JSON = Format("json", "application/json", "JSON")
+TEXT = Format("txt", "text/plain", "text")
+
+NO_BUILD = ("This server has no publish directory (it serves {what} from a store or from RDF "
+            "files given with --data), so it has no {thing}. Run `ezgraph build` and serve "
+            "the result with `ezgraph serve --dist DIR`.")
+
+_OX_FORMATS = {
+    TURTLE.media_type: ox.RdfFormat.TURTLE,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+
+
+@bp.errorhandler(404)
+def not_found(error: Exception) -> Response:
+    return not_found_response(getattr(error, "description", "") or "No such file.")
+
+
+def _dist(thing: str) -> Path:
+    state = get_state()
+    if state.dist is None:
+        abort(404, description=NO_BUILD.format(what="the data", thing=thing))
+    return state.dist
+
+
+def _manifest() -> dict[str, Any]:
+    return get_state().manifest or {}
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    path: str
+    media_type: str
+    bytes: int
+    sha256: str
+    description: str
+
+    @property
+    def is_gzip(self) -> bool:
+        return self.path.endswith(".gz")
+
+    @property
+    def served_media_type(self) -> str:
+        return "application/gzip" if self.is_gzip else self.media_type
+
+
+def dump_files() -> list[DumpFile]:
+    files = []
+    for entry in _manifest().get("files", []):
+        files.append(DumpFile(
+            path=str(entry["path"]),
+            media_type=str(entry.get("media_type") or "application/octet-stream"),
+            bytes=int(entry.get("bytes") or 0),
+            sha256=str(entry.get("sha256") or ""),
+            description=str(entry.get("description") or ""),
+        ))
+    return files
+
+
+# --------------------------------------------------------------------------------------------
+# The listing and the files
+
+
+@bp.get("/dumps/")
+def index() -> Response:
+    _dist("downloads")
+    files = dump_files()
+    fmt = negotiate((HTML, JSON))
+    if fmt is None:
+        return not_acceptable((HTML, JSON))
+    manifest = _manifest()
+    if fmt is JSON:
+        listing = {
+            "release": manifest.get("release"),
+            "version": manifest.get("version"),
+            "base": manifest.get("base"),
+            "files": [
+                {"path": f.path, "url": url_for("dumps.download", name=f.path, _external=True),
+                 "media_type": f.media_type, "bytes": f.bytes, "sha256": f.sha256,
+                 "description": f.description}
+                for f in files
+            ],
+        }
+        response = Response(json.dumps(listing, indent=2) + "\n", mimetype="application/json")
+    else:
+        response = Response(render_template("dumps.html", files=files, manifest=manifest),
+                            mimetype="text/html")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/dumps/<path:name>")
+def download(name: str) -> Response:
+    dist = _dist("downloads")
+    entry = next((f for f in dump_files() if f.path == name), None)
+    if entry is None and name == "manifest.json" and (dist / name).is_file():
+        entry = DumpFile(name, "application/json", 0, "", "build manifest")
+    if entry is None:
+        abort(404, description=f"No file {name!r} in this release; see {url_for('dumps.index')}")
+    path = (dist / entry.path).resolve()
+    if not path.is_relative_to(dist.resolve()) or not path.is_file():
+        abort(404, description=f"The file {name!r} is listed in the manifest but missing.")
+    response = send_file(
+        path,
+        mimetype=entry.served_media_type,
+        as_attachment=entry.is_gzip,
+        download_name=Path(entry.path).name,
+        conditional=True,
+        etag=entry.sha256 or True,
+        max_age=None,
+    )
+    if entry.sha256:
+        # Lets a client check what it received (RFC 9530 representation digest).
+        digest = base64.b64encode(bytes.fromhex(entry.sha256)).decode("ascii")
+        response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata files: VoID, DCAT
+
+
+def _metadata_file(name: str, title: str, thing: str) -> Response:
+    path = _dist(thing) / name
+    if not path.is_file():
+        abort(404, description=f"This release has no {name}.")
+    fmt = negotiate((TURTLE, HTML, *RDF_FORMATS[1:]))
+    if fmt is None:
+        return not_acceptable(DOCUMENT_FORMATS)
+    body = path.read_bytes()
+    headers = {"Vary": "Accept"}
+    tag = hashlib.sha256(body + fmt.media_type.encode()).hexdigest()[:40]
+    if fmt is HTML:
+        tag = hashlib.sha256((tag + public_base()).encode()).hexdigest()[:40]
+    if cached := not_modified(tag, headers):
+        return cached
+    if fmt is TURTLE:
+        out = body
+    else:
+        try:
+            description = rdfdoc.Description.from_bytes(body, ox.RdfFormat.TURTLE)
+        except SyntaxError as error:
+            abort(500, description=f"{name} in the publish directory does not parse: {error}")
+        if fmt is HTML:
+            _label_from_store(description)
+            out = render_template("rdf_file.html", title=title, name=name,
+                                  subjects=_subjects_in_order(description),
+                                  fmt=formatter(description)).encode("utf-8")
+        else:
+            out = ox.serialize(ox.parse(body, format=ox.RdfFormat.TURTLE),
+                               format=_OX_FORMATS[fmt.media_type])
+    response = Response(out, content_type=fmt.content_type, headers=headers)
+    response.set_etag(tag)
+    return response
+
+
+def _label_from_store(description: rdfdoc.Description, iris: list[str] | None = None) -> None:
+    """Names for the resources a metadata file mentions, from the data; the page is still
+    useful without them, so a store that cannot answer only costs the labels."""
+    state = get_state()
+    if iris is None:
+        iris = [t.value for triple in description for t in triple if t.is_iri]
+    try:
+        rdfdoc.add_labels(state.store, description, iris, state.timeout)
+    except StoreError as error:
+        log.warning("no labels for a metadata page: %s", error)
+
+
+def _subjects_in_order(description: rdfdoc.Description) -> list[rdfdoc.Term]:
+    """Resources first (datasets before distributions), blank nodes only when nothing points
+    to them (the others are shown nested)."""
+    subjects = [s for s in description.subjects_all()
+                if s.is_iri or (s.is_bnode and not description.incoming(s))]
+
+    def key(subject: rdfdoc.Term) -> tuple[int, str]:
+        types = {t.value for t in description.types(subject)}
+        rank = 0 if types & {rdfdoc.PREFIXES["void"] + "Dataset",
+                             rdfdoc.PREFIXES["dcat"] + "Dataset",
+                             rdfdoc.PREFIXES["dcat"] + "Catalog"} else 1
+        return (rank, subject.value)
+
+    return sorted(subjects, key=key)
+
+
+@bp.get("/.well-known/void")
+def void() -> Response:
+    return _metadata_file("void.ttl", "VoID description", "VoID description")
+
+
+@bp.get("/catalog")
+def catalog() -> Response:
+    return _metadata_file("dcat.ttl", "DCAT catalogue", "DCAT catalogue")
+
+
+# --------------------------------------------------------------------------------------------
+# The validation report
+
+
+@dataclass
+class ValidationResult:
+    severity: str
+    focus: rdfdoc.Term | None
+    path: rdfdoc.Term | None
+    value: rdfdoc.Term | None
+    messages: list[rdfdoc.Term]
+    shape: rdfdoc.Term | None
+    component: str
+
+
+@bp.get("/validation")
+def validation() -> Response:
+    dist = _dist("validation report")
+    rdf_path = dist / "validation-report.ttl"
+    text_path = dist / "validation-report.txt"
+    if not rdf_path.is_file() and not text_path.is_file():
+        abort(404, description="This release has no validation report.")
+    offers = [HTML]
+    if rdf_path.is_file():
+        offers += [TURTLE, *RDF_FORMATS[1:]]
+    if text_path.is_file():
+        offers.append(TEXT)
+    fmt = negotiate(offers)
+    if fmt is None:
+        return not_acceptable(offers)
+    rdf_bytes = rdf_path.read_bytes() if rdf_path.is_file() else b""
+    text = text_path.read_text(encoding="utf-8") if text_path.is_file() else ""
+    headers = {"Vary": "Accept"}
+    tag = hashlib.sha256(rdf_bytes + text.encode() + fmt.media_type.encode()).hexdigest()[:40]
+    if cached := not_modified(tag, headers):
+        return cached
+
+    if fmt is TEXT:
+        out = text.encode("utf-8")
+    elif fmt is TURTLE:
+        out = rdf_bytes
+    elif fmt is HTML:
+        out = _validation_page(rdf_bytes, text).encode("utf-8")
+    else:
+        out = ox.serialize(ox.parse(rdf_bytes, format=ox.RdfFormat.TURTLE),
+                           format=_OX_FORMATS[fmt.media_type])
+    response = Response(out, content_type=fmt.content_type, headers=headers)
+    response.set_etag(tag)
+    return response
+
+
+def _validation_page(rdf_bytes: bytes, text: str) -> str:
+    sh = rdfdoc.SH_NS
+    description = rdfdoc.Description.from_bytes(rdf_bytes, ox.RdfFormat.TURTLE)
+    reports = [s for s in description.subjects_all()
+               if description.has_type(s, sh + "ValidationReport")]
+    conforms: bool | None = None
+    results: list[ValidationResult] = []
+    for report in reports:
+        flag = description.value(report, sh + "conforms")
+        if flag is not None:
+            conforms = (conforms is not False) and flag.value in ("true", "1")
+        for node in description.objects(report, sh + "result"):
+            severity = description.value(node, sh + "resultSeverity")
+            component = description.value(node, sh + "sourceConstraintComponent")
+            results.append(ValidationResult(
+                severity=rdfdoc.local_name(severity.value) if severity else "Violation",
+                focus=description.value(node, sh + "focusNode"),
+                path=description.value(node, sh + "resultPath"),
+                value=description.value(node, sh + "value"),
+                messages=description.objects(node, sh + "resultMessage"),
+                shape=description.value(node, sh + "sourceShape"),
+                component=rdfdoc.local_name(component.value) if component else "",
+            ))
+    _label_from_store(description, [t.value for r in results[:1000]
+                                     for t in (r.focus, r.path, r.value, r.shape)
+                                     if t is not None and t.is_iri])
+    if conforms is None:
+        manifest_conforms = _manifest().get("conforms")
+        conforms = bool(manifest_conforms) if manifest_conforms is not None else not results
+    order = {"Violation": 0, "Warning": 1, "Info": 2}
+    results.sort(key=lambda r: (order.get(r.severity, 3),
+                                r.focus.value if r.focus else "", r.component))
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.severity] = counts.get(result.severity, 0) + 1
+    return render_template(
+        "validation.html", conforms=conforms, results=results[:1000], total=len(results),
+        counts=counts, text=text, fmt=formatter(description),
+        has_rdf=bool(rdf_bytes), has_text=bool(text),
+    )

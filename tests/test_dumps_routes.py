@@ -1,0 +1,243 @@
+"""Dumps and metadata: the listing, downloads that match their SHA-256, VoID, DCAT, validation."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+
+import pyoxigraph as ox
+import pytest
+
+pytest_plugins = ("fixtures_web.webapp",)
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+VOID = "http://rdfs.org/ns/void#"
+
+
+def files_of(manifest: dict) -> dict[str, dict]:
+    return {entry["path"]: entry for entry in manifest["files"]}
+
+
+# --------------------------------------------------------------------------------------------
+# The listing
+
+
+def test_listing_html(web_client, publish_dir):
+    _, manifest = publish_dir
+    response = web_client.get("/dumps/", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "Accept" in response.headers["Vary"]
+    page = response.get_data(as_text=True)
+    for entry in manifest["files"]:
+        assert f'href="/dumps/{entry["path"]}"' in page
+        assert entry["sha256"] in page
+        assert f'title="{entry["bytes"]} bytes"' in page
+        assert f"<code>{entry['media_type']}</code>" in page
+
+
+def test_listing_json(web_client, publish_dir):
+    _, manifest = publish_dir
+    response = web_client.get("/dumps/", headers={"Accept": "application/json"})
+    assert response.mimetype == "application/json"
+    listing = response.get_json()
+    assert listing["release"] == manifest["release"]
+    assert [(f["path"], f["bytes"], f["sha256"], f["media_type"]) for f in listing["files"]] == [
+        (f["path"], f["bytes"], f["sha256"], f["media_type"]) for f in manifest["files"]]
+    assert listing["files"][0]["url"] == "http://localhost/dumps/" + manifest["files"][0]["path"]
+
+
+def test_listing_not_acceptable(web_client):
+    assert web_client.get("/dumps/", headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_listing_without_trailing_slash_redirects(web_client):
+    response = web_client.get("/dumps")
+    assert response.status_code in (301, 308)
+    assert response.headers["Location"].endswith("/dumps/")
+
+
+# --------------------------------------------------------------------------------------------
+# Downloads
+
+
+def test_every_file_downloads_with_its_sha256(web_client, publish_dir):
+    dist, manifest = publish_dir
+    for entry in manifest["files"]:
+        response = web_client.get(f"/dumps/{entry['path']}")
+        assert response.status_code == 200, entry["path"]
+        body = response.data
+        assert len(body) == entry["bytes"]
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+        assert body == (dist / entry["path"]).read_bytes()
+        assert response.get_etag() == (entry["sha256"], False)
+        assert response.headers["Repr-Digest"] == (
+            "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":")
+        assert "Content-Encoding" not in response.headers
+        if entry["path"].endswith(".gz"):
+            assert response.mimetype == "application/gzip"
+            assert response.headers["Content-Disposition"] == (
+                f"attachment; filename={entry['path']}")
+            gzip.decompress(body)  # a real gzip file, as saved
+        else:
+            assert response.mimetype == entry["media_type"]
+
+
+def test_compressed_dump_is_the_dataset(web_client, publish_dir):
+    _, manifest = publish_dir
+    body = gzip.decompress(web_client.get("/dumps/ezgraph.nq.gz").data)
+    assert hashlib.sha256(body).hexdigest() == manifest["release"]
+    quads = list(ox.parse(body, format=ox.RdfFormat.N_QUADS))
+    assert sum(manifest["graphs"].values()) == len(quads)
+
+
+def test_download_conditional_and_range(web_client, publish_dir):
+    _, manifest = publish_dir
+    entry = files_of(manifest)["ezgraph.ttl"]
+    cached = web_client.get("/dumps/ezgraph.ttl",
+                            headers={"If-None-Match": f'"{entry["sha256"]}"'})
+    assert cached.status_code == 304
+    assert cached.data == b""
+    whole = web_client.get("/dumps/ezgraph.ttl").data
+    part = web_client.get("/dumps/ezgraph.ttl", headers={"Range": "bytes=10-29"})
+    assert part.status_code == 206
+    assert part.data == whole[10:30]
+    assert part.headers["Content-Range"] == f"bytes 10-29/{entry['bytes']}"
+
+
+def test_manifest_is_downloadable(web_client, publish_dir):
+    _, manifest = publish_dir
+    response = web_client.get("/dumps/manifest.json")
+    assert response.status_code == 200
+    assert json.loads(response.data) == manifest
+
+
+@pytest.mark.parametrize("name", [
+    "nothing.ttl", "../manifest.json", "..%2Fvoid.ttl", "store/CURRENT", "/etc/passwd",
+])
+def test_only_listed_files_are_served(web_client, name):
+    # (werkzeug first redirects a doubled slash to the merged path)
+    response = web_client.get("/dumps/" + name, headers={"Accept": "text/plain"},
+                              follow_redirects=True)
+    assert response.status_code == 404
+
+
+def test_listed_but_missing_file_is_404(web_store, publish_dir, web_app_factory, tmp_path):
+    _, manifest = publish_dir
+    client = web_app_factory(web_store, tmp_path, manifest).test_client()
+    response = client.get("/dumps/ezgraph.ttl", headers={"Accept": "text/plain"})
+    assert response.status_code == 404
+    assert "missing" in response.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------------------------
+# VoID, DCAT
+
+
+def test_void_turtle_by_default(web_client, publish_dir):
+    dist, _ = publish_dir
+    for accept in ("*/*", "text/turtle"):
+        response = web_client.get("/.well-known/void", headers={"Accept": accept})
+        assert response.status_code == 200
+        assert response.mimetype == "text/turtle"
+        assert response.data == (dist / "void.ttl").read_bytes()
+        assert "Accept" in response.headers["Vary"]
+
+
+def test_void_as_json_ld_and_html(web_client):
+    as_jsonld = web_client.get("/.well-known/void", headers={"Accept": "application/ld+json"})
+    assert as_jsonld.mimetype == "application/ld+json"
+    found = {(str(q.subject), str(q.predicate), str(q.object))
+             for q in ox.parse(as_jsonld.data, format=ox.RdfFormat.JSON_LD)}
+    assert ("<https://w3id.org/ezgraph/dataset>", f"<{VOID}triples>",
+            '"176"^^<http://www.w3.org/2001/XMLSchema#integer>') in found
+
+    page = web_client.get("/.well-known/void", headers={"Accept": BROWSER_ACCEPT})
+    assert page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "ezgraph: China&#39;s national ETDZs" in text
+    assert 'href="http://localhost/dataset"' in text  # the data's IRIs link here
+    assert ">176<" in text
+
+
+def test_void_conditional_get(web_client):
+    etag = web_client.get("/.well-known/void").get_etag()[0]
+    again = web_client.get("/.well-known/void", headers={"If-None-Match": f'"{etag}"'})
+    assert again.status_code == 304
+
+
+def test_catalog(web_client, publish_dir):
+    dist, _ = publish_dir
+    response = web_client.get("/catalog", headers={"Accept": "text/turtle"})
+    assert response.data == (dist / "dcat.ttl").read_bytes()
+    page = web_client.get("/catalog", headers={"Accept": BROWSER_ACCEPT}).get_data(as_text=True)
+    assert "ezgraph catalogue" in page
+    as_rdfxml = web_client.get("/catalog", headers={"Accept": "application/rdf+xml"})
+    assert as_rdfxml.mimetype == "application/rdf+xml"
+    assert len(list(ox.parse(as_rdfxml.data, format=ox.RdfFormat.RDF_XML))) == len(
+        list(ox.parse((dist / "dcat.ttl").read_bytes(), format=ox.RdfFormat.TURTLE)))
+    assert web_client.get("/catalog", headers={"Accept": "image/png"}).status_code == 406
+
+
+# --------------------------------------------------------------------------------------------
+# The validation report
+
+
+def test_validation_page(web_client):
+    response = web_client.get("/validation", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "The data conforms to the" in page
+    assert "1 Warning" in page
+    assert "A zone should have a description." in page
+    assert 'href="http://localhost/id/zone/cacetdz"' in page
+    # resources are named with their labels from the data
+    assert ">Changchun Automotive Economic and Technological Development Zone</a>" in page
+    assert ">zone shape</a>" in page
+    assert "MinCountConstraintComponent" in page
+    assert "Results (1):" in page  # the text report
+
+
+def test_validation_as_turtle_and_text(web_client, publish_dir):
+    dist, _ = publish_dir
+    turtle = web_client.get("/validation", headers={"Accept": "text/turtle"})
+    assert turtle.mimetype == "text/turtle"
+    assert turtle.data == (dist / "validation-report.ttl").read_bytes()
+    text = web_client.get("/validation", headers={"Accept": "text/plain"})
+    assert text.mimetype == "text/plain"
+    assert text.data == (dist / "validation-report.txt").read_bytes()
+
+
+def test_failed_validation_is_shown(web_store, publish_dir, web_app_factory, tmp_path):
+    dist, manifest = publish_dir
+    failing = tmp_path / "dist"
+    failing.mkdir()
+    (failing / "validation-report.ttl").write_text(
+        (dist / "validation-report.ttl").read_text(encoding="utf-8")
+        .replace("sh:conforms true", "sh:conforms false")
+        .replace("sh:Warning", "sh:Violation"), encoding="utf-8")
+    client = web_app_factory(web_store, failing, dict(manifest, conforms=False)).test_client()
+    page = client.get("/validation").get_data(as_text=True)
+    assert "does not conform" in page
+    assert "1 Violation" in page
+    assert "The report as text" not in page  # no text report in this directory
+
+
+# --------------------------------------------------------------------------------------------
+# Without a publish directory
+
+
+@pytest.mark.parametrize("path", [
+    "/dumps/", "/dumps/ezgraph.ttl", "/.well-known/void", "/catalog", "/validation",
+])
+def test_no_publish_directory_is_a_clear_404(web_store, web_app_factory, path):
+    client = web_app_factory(web_store).test_client()
+    as_text = client.get(path, headers={"Accept": "text/plain"})
+    assert as_text.status_code == 404
+    assert "no publish directory" in as_text.get_data(as_text=True)
+    as_html = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+    assert as_html.status_code == 404
+    assert as_html.mimetype == "text/html"
+    assert "no publish directory" in as_html.get_data(as_text=True)
