@@ -1,0 +1,1 @@
+"""Benchmarks of ezgraph: a seeded synthetic data generator and the scenario runner."""

@@ -1,0 +1,711 @@
+"""The benchmarks of "Fast at every size": build, query latency, throughput, memory, start-up.
+
+``python -m bench.run [--sizes 10k,100k,1m] [--quick]`` (``make bench``) generates synthetic data
+of each size (bench/generate.py), builds it in a child process, serves it with ``ezgraph serve``
+and with Oxigraph's own server loaded with the same quads, and measures
+
+(a) the build: wall time per stage (BuildResult.timings) and the child's peak RSS;
+(b) /sparql latency: median of repeated runs of each query in bench/queries/, both servers;
+(c) HTTP throughput and p50/p99 latency at concurrency 8 (threads, keep-alive connections) for a
+    cheap query, an aggregate and an entity page, each "repeated" and "distinct";
+(d) the RSS of each server (with its worker processes) after the runs, and start-up time.
+
+Results go to bench/results/latest.md and latest.json. Every load loop is bounded in requests
+and seconds, talks only to 127.0.0.1, and every server started is stopped in a finally block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import http.client
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.generate import (
+    ONTOLOGY_DIR,
+    ROOT,
+    SHAPES_DIR,
+    parse_size,
+    read_vocabulary,
+    write,
+    zones_for,
+)
+
+BENCH = ROOT / "bench"
+QUERIES = BENCH / "queries"
+WORK = BENCH / "work"
+RESULTS = BENCH / "results"
+VENV_BIN = Path(sys.executable).parent
+BASE = "https://w3id.org/ezgraph/"
+JSON_RESULTS = "application/sparql-results+json"
+
+LATENCY_QUERIES = ("iri-lookup", "count-by-class", "filter-year", "sum-by-province",
+                   "three-way-join", "optional-regex")
+
+#: Targets of the issue, checked at 1M triples.
+TARGETS = {
+    "latency": "every query median on ezgraph ≤ Oxigraph's",
+    "throughput_repeated": "throughput ≥ Oxigraph's for repeated queries and entity pages",
+    "throughput_distinct": "throughput ≥ 0.5× Oxigraph's for distinct queries",
+    "build_time": "full build incl. SHACL ≤ 60 s",
+    "build_memory": "full build peak RSS ≤ 1.5 GB",
+    "startup": "server answering within 2 s of start",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    repeats: int = 7
+    concurrency: int = 8
+    max_requests: int = 800
+    max_seconds: float = 15.0
+    build_timeout: float = 600.0
+    server_timeout: float = 120.0
+
+
+QUICK = Settings(repeats=3, max_requests=120, max_seconds=4.0, build_timeout=300.0)
+
+
+# -- machine ------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo", encoding="utf-8") as info:
+        total_kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
+    versions = {}
+    for name in ("pyoxigraph", "rdflib", "pyshacl", "flask", "gunicorn", "pyyaml"):
+        try:
+            from importlib.metadata import version
+
+            versions[name] = version(name)
+        except Exception:  # noqa: BLE001 - a missing package is reported, not fatal
+            versions[name] = "not installed"
+    try:
+        oxigraph = subprocess.run([str(VENV_BIN / "oxigraph"), "--version"], capture_output=True,
+                                  text=True, timeout=10).stdout.strip()
+    except OSError:
+        oxigraph = "not installed"
+    from ezgraph import __version__
+
+    return {"nproc": os.cpu_count(), "ram_gb": round(total_kb / 1024 / 1024, 1), "cpu": cpu,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "ezgraph": __version__, "oxigraph_server": oxigraph, "libraries": versions}
+
+
+# -- (a) the build ------------------------------------------------------------------------------
+
+_BUILD_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from ezgraph.publish.build import BuildConfig, build
+data, ontology, shapes, out = (Path(a) for a in sys.argv[1:5])
+if sys.argv[5] == "no-shacl":
+    # Only to get a publish directory to serve when the full build is out of reach: the
+    # validate stage is replaced by an empty conforming outcome, and reported as such.
+    import ezgraph.publish.build as build_module
+    from ezgraph.validate.shacl import Outcome
+    build_module.validate = lambda data, shapes: Outcome(True, (), ())
+started = time.perf_counter()
+result = build(BuildConfig(data_dir=data, ontology_dir=ontology, shapes_dir=shapes, out=out),
+               log=lambda line: print(line, file=sys.stderr, flush=True))
+wall = time.perf_counter() - started
+peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"wall": wall, "timings": result.timings, "triples": result.triples,
+                  "quads": result.quads, "violations": result.outcome.violations,
+                  "warnings": result.outcome.count("Warning"), "peak_rss_mb": peak_kb / 1024}))
+"""
+
+
+def run_build(data: Path, out: Path, timeout: float, shacl: bool = True) -> dict[str, Any]:
+    """Build ``data`` into ``out`` in a child process; its own figures plus our wall clock.
+    Without ``shacl`` the validate stage is skipped (for serving only, never for the targets)."""
+    started = time.perf_counter()
+    try:
+        child = subprocess.run([sys.executable, "-c", _BUILD_CHILD, str(data), str(ONTOLOGY_DIR),
+                                str(SHAPES_DIR), str(out), "shacl" if shacl else "no-shacl"],
+                               capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"status": "not measured",
+                "reason": f"the build did not finish within {timeout:.0f} s"}
+    wall = time.perf_counter() - started
+    sys.stderr.write(child.stderr[-4000:])
+    if child.returncode != 0:
+        return {"status": "failed", "reason": child.stderr.strip().splitlines()[-1:] or "?",
+                "process_wall": wall}
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    return {"status": "ok", "process_wall": wall, **figures}
+
+
+# -- servers ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    port: int
+    sparql_path: str
+    startup: float | None = None
+    log: Path | None = None
+
+    def rss_mb(self) -> float:
+        """VmRSS of the server and every process below it (workers), in MB."""
+        return sum(_vm_rss_kb(pid) for pid in [self.process.pid, *_descendants(
+            self.process.pid)]) / 1024
+
+    def processes(self) -> int:
+        return 1 + len(_descendants(self.process.pid))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def _vm_rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def start_server(name: str, command: list[str], port: int, sparql_path: str, log: Path,
+                 timeout: float) -> Server:
+    """Start a server and time it until its SPARQL endpoint answers ASK {}."""
+    handle = log.open("wb")
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
+                               start_new_session=True)
+    handle.close()
+    server = Server(name, process, port, sparql_path, log=log)
+    ask = f"{sparql_path}?{urllib.parse.urlencode({'query': 'ASK {}'})}"
+    try:
+        while time.perf_counter() - started < timeout:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", ask, headers={"Accept": JSON_RESULTS})
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+                if response.status == 200:
+                    server.startup = time.perf_counter() - started
+                    return server
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"{name} did not answer within {timeout:.0f} s; see {log}")
+    except BaseException:
+        server.stop()
+        raise
+
+
+def start_ezgraph(dist: Path, log: Path, timeout: float) -> Server:
+    port = free_port()
+    command = [str(VENV_BIN / "ezgraph"), "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--dist", str(dist), "--max-rows", "100000", "--timeout", "60"]
+    return start_server("ezgraph", command, port, "/sparql", log, timeout)
+
+
+def load_oxigraph(dist: Path, location: Path) -> float:
+    """Load the dump (and the VoID/DCAT metadata graph the ezgraph store also holds)."""
+    if location.exists():
+        shutil.rmtree(location)
+    nquads = location.with_suffix(".nq")
+    with gzip.open(dist / "ezgraph.nq.gz", "rb") as source, nquads.open("wb") as target:
+        shutil.copyfileobj(source, target)
+    started = time.perf_counter()
+    oxigraph = str(VENV_BIN / "oxigraph")
+    subprocess.run([oxigraph, "load", "--location", str(location), "--file", str(nquads)],
+                   check=True, capture_output=True, timeout=900)
+    for name in ("void.ttl", "dcat.ttl"):
+        subprocess.run([oxigraph, "load", "--location", str(location), "--file",
+                        str(dist / name), "--graph", f"{BASE}graph/metadata"],
+                       check=True, capture_output=True, timeout=300)
+    elapsed = time.perf_counter() - started
+    nquads.unlink()
+    return elapsed
+
+
+def start_oxigraph(location: Path, log: Path, timeout: float) -> Server:
+    port = free_port()
+    command = [str(VENV_BIN / "oxigraph"), "serve-read-only", "--location", str(location),
+               "--bind", f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "60"]
+    return start_server("oxigraph", command, port, "/query", log, timeout)
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    accept: str
+
+
+def sparql_request(server: Server, query: str, accept: str = JSON_RESULTS) -> Request:
+    return Request(f"{server.sparql_path}?{urllib.parse.urlencode({'query': query})}", accept)
+
+
+def fetch(connection: http.client.HTTPConnection, request: Request) -> tuple[int, bytes]:
+    """GET with keep-alive, following redirects (a 303 is part of what a client pays)."""
+    path = request.path
+    for _ in range(5):
+        connection.request("GET", path, headers={"Accept": request.accept})
+        response = connection.getresponse()
+        body = response.read()
+        if response.status in (301, 302, 303, 307, 308):
+            location = urllib.parse.urlsplit(response.getheader("Location", ""))
+            if location.hostname not in (None, "127.0.0.1", "localhost"):
+                raise RuntimeError(f"refusing to follow a redirect off loopback: {location}")
+            path = location.path + (f"?{location.query}" if location.query else "")
+            continue
+        return response.status, body
+    raise RuntimeError(f"too many redirects from {request.path}")
+
+
+def rows(body: bytes) -> int | None:
+    try:
+        return len(json.loads(body)["results"]["bindings"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def median_latency(server: Server, query: str, repeats: int) -> dict[str, Any]:
+    """Median of ``repeats`` runs after a warm-up, twice: the same text every time (a response
+    cache may answer) and with a unique trailing comment per run (no cache can answer)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    figures: dict[str, Any] = {}
+    try:
+        status, body = fetch(connection, sparql_request(server, query))  # warm-up, not timed
+        figures.update(status=status, rows=rows(body), bytes=len(body))
+        for label, texts in (
+                ("median_ms", [query] * repeats),
+                ("uncached_median_ms", [f"{query}\n# bench run {time.time_ns()} {i}\n"
+                                        for i in range(repeats)])):
+            times = []
+            for text in texts:
+                request = sparql_request(server, text)
+                started = time.perf_counter()
+                status, _ = fetch(connection, request)
+                times.append(time.perf_counter() - started)
+                if status != 200:
+                    figures["status"] = status
+            figures[label] = statistics.median(times) * 1000
+    finally:
+        connection.close()
+    return figures
+
+
+def load(server: Server, requests: list[Request], settings: Settings) -> dict[str, Any]:
+    """``settings.concurrency`` threads, each with a keep-alive connection, take the requests
+    in turn until all are done or the time is up."""
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors: list[str] = []
+    next_index = [0]
+    deadline = time.perf_counter() + settings.max_seconds
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        try:
+            while time.perf_counter() < deadline:
+                with lock:
+                    index = next_index[0]
+                    if index >= settings.max_requests:
+                        return
+                    next_index[0] += 1
+                request = requests[index % len(requests)]
+                started = time.perf_counter()
+                try:
+                    status, _ = fetch(connection, request)
+                except (OSError, http.client.HTTPException) as exc:
+                    connection.close()
+                    with lock:
+                        errors.append(repr(exc))
+                    continue
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if status == 200:
+                        latencies.append(elapsed)
+                    else:
+                        errors.append(f"HTTP {status}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(settings.concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(settings.max_seconds + 120)
+    wall = time.perf_counter() - started
+    latencies.sort()
+
+    def percentile(p: float) -> float | None:
+        if not latencies:
+            return None
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {"requests": len(latencies), "errors": len(errors), "first_error": errors[:1],
+            "seconds": wall, "rps": len(latencies) / wall if wall else 0.0,
+            "p50_ms": percentile(0.50), "p99_ms": percentile(0.99)}
+
+
+def entity_ids(data: Path) -> list[str]:
+    """Record ids of the generated data, in a seeded shuffled order (entity pages to ask for)."""
+    ids = []
+    for path in sorted((data / "records").glob("*.yaml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("  - id: "):
+                ids.append(json.loads(line[len("  - id: "):]))
+    random.Random(0).shuffle(ids)
+    return ids
+
+
+def throughput_requests(server: Server, entities: list[str],
+                        settings: Settings) -> dict[str, list[Request]]:
+    """The six load mixes: cheap / aggregate / entity, each "repeated" (one request over and
+    over) and "distinct" (no two requests alike, so no response cache can answer)."""
+    cheap = (QUERIES / "iri-lookup.rq").read_text()
+    aggregate = (QUERIES / "aggregate-threshold.rq").read_text()
+    describe = (QUERIES / "describe-zone.rq").read_text()
+    count = settings.max_requests
+    zone = "zone/z0001"
+
+    def entity(record_id: str) -> Request:
+        if server.name == "ezgraph":
+            return Request(f"/id/{record_id}", "text/turtle")
+        return sparql_request(server, describe.replace(zone, record_id), "text/turtle")
+
+    # Entities repeat only when a run asks for more pages than the data has things.
+    return {
+        "cheap repeated": [sparql_request(server, cheap)],
+        "cheap distinct": [sparql_request(server, f"{cheap.rstrip()} LIMIT {1000 + i}")
+                           for i in range(count)],
+        "aggregate repeated": [sparql_request(server, aggregate)],
+        "aggregate distinct": [sparql_request(server, aggregate.replace("1000", str(1000 + i)))
+                               for i in range(count)],
+        "entity repeated": [entity(zone)],
+        "entity distinct": [entity(record_id) for record_id in entities[:count]],
+    }
+
+
+# -- one size -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SizeResult:
+    size: str
+    zones: int = 0
+    generate_s: float = 0.0
+    build: dict[str, Any] = field(default_factory=dict)
+    #: Only when the full build was out of reach: the build with the validate stage skipped.
+    build_no_shacl: dict[str, Any] = field(default_factory=dict)
+    oxigraph_load_s: float | None = None
+    startup: dict[str, float | None] = field(default_factory=dict)
+    latency: dict[str, dict[str, Any]] = field(default_factory=dict)
+    throughput: dict[str, dict[str, Any]] = field(default_factory=dict)
+    memory_mb: dict[str, float] = field(default_factory=dict)
+    processes: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def bench_size(label: str, settings: Settings, seed: int, validate_rate: float | None = None,
+               log: Any = print) -> SizeResult:
+    result = SizeResult(label)
+    vocabulary = read_vocabulary()
+    target = parse_size(label)
+    result.zones = zones_for(target, seed, vocabulary)
+    data, dist = WORK / f"data-{label}", WORK / f"dist-{label}"
+    started = time.perf_counter()
+    write(data, result.zones, seed, vocabulary)
+    result.generate_s = time.perf_counter() - started
+    log(f"[{label}] {result.zones} zones generated in {result.generate_s:.1f} s; building ...")
+    # SHACL time grows at least linearly with the data: a smaller size's rate gives a lower
+    # bound, and a build that would overrun the time limit is not started.
+    predicted = validate_rate * target if validate_rate else None
+    if predicted and predicted > settings.build_timeout:
+        result.build = {"status": "not measured", "reason": (
+            f"SHACL alone would take ≥ {predicted:.0f} s (linear lower bound from the smaller "
+            f"size; measured growth is faster), over the {settings.build_timeout:.0f} s limit")}
+    else:
+        result.build = run_build(data, dist, settings.build_timeout)
+    if result.build["status"] == "ok":
+        log(f"[{label}] built {result.build['triples']} triples in {result.build['wall']:.1f} s, "
+            f"peak {result.build['peak_rss_mb']:.0f} MB")
+    else:
+        log(f"[{label}] full build {result.build['status']}: {result.build.get('reason')}; "
+            "building without SHACL to measure the other stages and serve the data")
+        result.build_no_shacl = run_build(data, dist, settings.build_timeout, shacl=False)
+        if result.build_no_shacl["status"] != "ok":
+            log(f"[{label}] build without SHACL {result.build_no_shacl['status']}: "
+                f"{result.build_no_shacl.get('reason')}")
+            return result
+        log(f"[{label}] built without SHACL: {result.build_no_shacl['triples']} triples in "
+            f"{result.build_no_shacl['wall']:.1f} s, "
+            f"peak {result.build_no_shacl['peak_rss_mb']:.0f} MB")
+    entities = entity_ids(data)
+    location = WORK / f"oxigraph-{label}"
+    result.oxigraph_load_s = load_oxigraph(dist, location)
+    servers: list[Server] = []
+    try:
+        for starter, where in ((start_ezgraph, dist), (start_oxigraph, location)):
+            try:
+                server = starter(where, WORK / f"{starter.__name__}-{label}.log",
+                                 settings.server_timeout)
+            except RuntimeError as exc:
+                result.notes.append(str(exc))
+                log(f"[{label}] {exc}")
+                continue
+            servers.append(server)
+            result.startup[server.name] = server.startup
+        log(f"[{label}] servers up: " + ", ".join(f"{s.name} {s.startup:.2f} s" for s in servers))
+        for name in LATENCY_QUERIES:
+            query = (QUERIES / f"{name}.rq").read_text()
+            result.latency[name] = {s.name: median_latency(s, query, settings.repeats)
+                                    for s in servers}
+            log(f"[{label}] latency {name}: " + ", ".join(
+                f"{s} {m['median_ms']:.1f} / uncached {m['uncached_median_ms']:.1f} ms "
+                f"({m['rows']} rows)"
+                for s, m in result.latency[name].items()))
+        for server in servers:
+            for mix, requests in throughput_requests(server, entities, settings).items():
+                figures = load(server, requests, settings)
+                result.throughput.setdefault(mix, {})[server.name] = figures
+                log(f"[{label}] {server.name} {mix}: {figures['rps']:.0f} req/s, "
+                    f"p50 {figures['p50_ms'] or 0:.1f} ms, p99 {figures['p99_ms'] or 0:.1f} ms, "
+                    f"{figures['errors']} errors")
+        for server in servers:
+            result.memory_mb[server.name] = server.rss_mb()
+            result.processes[server.name] = server.processes()
+    finally:
+        for server in servers:
+            server.stop()
+    return result
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    return "–" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def check_targets(result: SizeResult) -> list[tuple[str, str, str]]:
+    """(target, met / missed / not measured, figure) for one size."""
+    checks = []
+    build = result.build
+    if build.get("status") == "ok":
+        checks.append((TARGETS["build_time"], "met" if build["wall"] <= 60 else "missed",
+                       f"{build['wall']:.1f} s"))
+        checks.append((TARGETS["build_memory"],
+                       "met" if build["peak_rss_mb"] <= 1536 else "missed",
+                       f"{build['peak_rss_mb']:.0f} MB"))
+    else:
+        for key in ("build_time", "build_memory"):
+            checks.append((TARGETS[key], "not measured", build.get("reason", "")))
+    startup = result.startup.get("ezgraph")
+    checks.append((TARGETS["startup"], "not measured" if startup is None else
+                   ("met" if startup <= 2 else "missed"), _fmt(startup, 2, " s")))
+    for key, how in (("uncached_median_ms", "uncached"), ("median_ms", "repeated (cache)")):
+        ratios = {name: _ratio(m.get("ezgraph", {}).get(key), m.get("oxigraph", {}).get(key))
+                  for name, m in result.latency.items()}
+        target = f"{TARGETS['latency']}, {how}"
+        if ratios and all(r is not None for r in ratios.values()):
+            worst = max(ratios, key=lambda n: ratios[n])
+            checks.append((target, "met" if ratios[worst] <= 1 else "missed",
+                           f"worst {worst} ×{ratios[worst]:.2f}; "
+                           f"{sum(r <= 1 for r in ratios.values())}/{len(ratios)} within"))
+        else:
+            checks.append((target, "not measured", ""))
+    for key, mixes, bound in (
+            ("throughput_repeated", ("cheap repeated", "aggregate repeated", "entity repeated",
+                                     "entity distinct"), 1.0),
+            ("throughput_distinct", ("cheap distinct", "aggregate distinct"), 0.5)):
+        figures = {m: _ratio(result.throughput.get(m, {}).get("ezgraph", {}).get("rps"),
+                             result.throughput.get(m, {}).get("oxigraph", {}).get("rps"))
+                   for m in mixes}
+        if figures and all(r is not None for r in figures.values()):
+            ok = all(r >= bound for r in figures.values())
+            checks.append((TARGETS[key], "met" if ok else "missed",
+                           "; ".join(f"{m} ×{r:.2f}" for m, r in figures.items())))
+        else:
+            checks.append((TARGETS[key], "not measured", ""))
+    return checks
+
+
+def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings) -> str:
+    out = ["# ezgraph benchmarks", "",
+           f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python -m bench.run`; "
+           f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gb']} GB RAM, "
+           f"Python {info['python']}, ezgraph {info['ezgraph']}, {info['oxigraph_server']}, "
+           + ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) + ".",
+           f"Latency: median of {settings.repeats} runs after one warm-up, one keep-alive "
+           f"connection. Load: {settings.concurrency} threads, at most {settings.max_requests} "
+           f"requests or {settings.max_seconds:g} s per mix; the client shares the CPUs with "
+           "the server.", ""]
+    out += ["## Build", "",
+            "| size | zones | triples | status | wall s | read | map | validate | dumps | "
+            "describe | store | publish | peak RSS MB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for b, how in ((r.build, "full"), (r.build_no_shacl, "without SHACL (serving only)")):
+            if not b:
+                continue
+            t = b.get("timings", {})
+            status = how if b.get("status") == "ok" else f"{how}: {b.get('status')}, " \
+                f"{b.get('reason', '')}"
+            out.append(f"| {r.size} | {r.zones} | {b.get('triples', '–')} | {status} | "
+                       f"{_fmt(b.get('wall'))} | "
+                       + " | ".join(_fmt(t.get(s), 2) for s in ("read", "map", "validate",
+                                                                "dumps", "describe", "store",
+                                                                "publish"))
+                       + f" | {_fmt(b.get('peak_rss_mb'), 0)} |")
+    out += ["", "## Start-up and memory", "",
+            "| size | ezgraph start-up s | Oxigraph start-up s | Oxigraph load s | "
+            "ezgraph RSS MB (processes) | Oxigraph RSS MB |", "|---|---|---|---|---|---|"]
+    for r in results:
+        out.append(f"| {r.size} | {_fmt(r.startup.get('ezgraph'), 2)} | "
+                   f"{_fmt(r.startup.get('oxigraph'), 2)} | {_fmt(r.oxigraph_load_s)} | "
+                   f"{_fmt(r.memory_mb.get('ezgraph'), 0)} ({r.processes.get('ezgraph', '–')}) | "
+                   f"{_fmt(r.memory_mb.get('oxigraph'), 0)} |")
+    out += ["", "## /sparql latency (median ms)", "",
+            "\"repeated\": the same query text every run, so ezgraph's response cache answers; "
+            "\"uncached\": each run carries a unique trailing comment, so the store computes "
+            "the answer every time (Oxigraph has no response cache: both columns are alike).", "",
+            "| size | query | ezgraph repeated | Oxigraph repeated | ratio | ezgraph uncached | "
+            "Oxigraph uncached | ratio | rows (ez / ox) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for name, m in r.latency.items():
+            ez, ox = m.get("ezgraph", {}), m.get("oxigraph", {})
+            cells = []
+            for key in ("median_ms", "uncached_median_ms"):
+                ratio = _ratio(ez.get(key), ox.get(key))
+                cells.append(f"{_fmt(ez.get(key), 2)} | {_fmt(ox.get(key), 2)} | "
+                             f"{_fmt(ratio, 2)}")
+            out.append(f"| {r.size} | {name} | {' | '.join(cells)} | "
+                       f"{ez.get('rows', '–')} / {ox.get('rows', '–')} |")
+    out += ["", "## Throughput at concurrency 8", "",
+            "| size | mix | ezgraph req/s | p50 / p99 ms | Oxigraph req/s | p50 / p99 ms | "
+            "ezgraph / Oxigraph | errors (ez / ox) |", "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for mix, m in r.throughput.items():
+            ez, ox = m.get("ezgraph", {}), m.get("oxigraph", {})
+            out.append(f"| {r.size} | {mix} | {_fmt(ez.get('rps'))} | "
+                       f"{_fmt(ez.get('p50_ms'))} / {_fmt(ez.get('p99_ms'))} | "
+                       f"{_fmt(ox.get('rps'))} | {_fmt(ox.get('p50_ms'))} / "
+                       f"{_fmt(ox.get('p99_ms'))} | {_fmt(_ratio(ez.get('rps'), ox.get('rps')), 2)}"
+                       f" | {ez.get('errors', '–')} / {ox.get('errors', '–')} |")
+    out += ["", "## Targets of the issue", "",
+            "The targets are set at 1M triples; smaller sizes are shown for the trend.", "",
+            "| size | target | verdict | figure |", "|---|---|---|---|"]
+    for r in results:
+        for target, verdict, figure in check_targets(r):
+            out.append(f"| {r.size} | {target} | **{verdict}** | {figure} |")
+    notes = [f"- {r.size}: {n}" for r in results for n in r.notes]
+    if notes:
+        out += ["", "## Notes", "", *notes]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=None,
+                        help="comma-separated target sizes (default 10k,100k,1m; --quick: 10k)")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer repeats and shorter load runs, for a smoke test")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--build-timeout", type=float, default=None,
+                        help="seconds a build may take before it is recorded as not measured "
+                        "(default 600; --quick: 300)")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="where latest.md and latest.json go (default bench/results)")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else Settings()
+    if args.build_timeout:
+        settings = dataclasses.replace(settings, build_timeout=args.build_timeout)
+    sizes = (args.sizes or ("10k" if args.quick else "10k,100k,1m")).split(",")
+    WORK.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    results: list[SizeResult] = []
+    validate_rate = None  # seconds of SHACL per triple, the worst seen so far
+    for size in sizes:
+        result = bench_size(size.strip().lower(), settings, args.seed, validate_rate)
+        results.append(result)
+        if result.build.get("status") == "ok":
+            rate = result.build["timings"]["validate"] / result.build["triples"]
+            validate_rate = max(rate, validate_rate or 0.0)
+        # Keep what was measured even if a later size fails or is interrupted.
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "latest.json").write_text(json.dumps(
+            {"machine": info, "settings": settings.__dict__, "targets": TARGETS,
+             "results": [r.__dict__ for r in results]}, indent=2, default=str) + "\n")
+        (args.out / "latest.md").write_text(markdown(results, info, settings))
+    print((args.out / "latest.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
