@@ -24,13 +24,18 @@ build: $(BIN)/ezgraph
 serve: build
 	$(BIN)/ezgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
 
-# Independent tools the tests compare ezgraph's output with: raptor's rapper (Debian), and
-# N3.js, jsonld.js and rdf-validate-shacl (npm, pinned by tests/crosscheck/package-lock.json).
+# Real components the tests use beside ezgraph: raptor's rapper and Apache Jena's SHACL engine
+# (independent parsers and validator), Chromium (offline page checks), all from Debian; N3.js,
+# jsonld.js and rdf-validate-shacl from npm, pinned by tests/crosscheck/package-lock.json.
+DEBIAN_TEST_PACKAGES := raptor2-utils libapache-jena-java chromium
 system-test-deps:
-	@if ! command -v rapper >/dev/null 2>&1; then \
+	@if ! command -v rapper >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
+	    || ! [ -f /usr/share/java/jena-shacl.jar ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils >/dev/null; \
-	  else echo "note: install raptor2-utils (rapper) for the cross-parser tests"; fi; \
+	    echo "installing $(DEBIAN_TEST_PACKAGES) for the cross-tool tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      $(DEBIAN_TEST_PACKAGES) >/dev/null; \
+	  else echo "note: install $(DEBIAN_TEST_PACKAGES) to run the cross-tool tests"; fi; \
 	fi
 
 tests/crosscheck/node_modules/.installed: tests/crosscheck/package-lock.json
