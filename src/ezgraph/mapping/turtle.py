@@ -39,6 +39,9 @@ def read_turtle_dir(folder: Path, graph: NamedNode, errors: ErrorCollector,
     return quads
 
 
+_ANY_URI = "http://www.w3.org/2001/XMLSchema#anyURI"
+
+
 def _move(term, base: str, bnode_prefix: str = ""):
     if isinstance(term, NamedNode):
         if base != DEFAULT_BASE and term.value.startswith(DEFAULT_BASE):
@@ -46,6 +49,11 @@ def _move(term, base: str, bnode_prefix: str = ""):
         return term
     if isinstance(term, BlankNode):
         return BlankNode(f"{bnode_prefix}-{term.value}")
+    # Namespaces declared for SHACL-SPARQL (sh:namespace) are xsd:anyURI literals: they move too,
+    # or the rules would silently match nothing under another base.
+    if (isinstance(term, Literal) and term.datatype.value == _ANY_URI
+            and base != DEFAULT_BASE and term.value.startswith(DEFAULT_BASE)):
+        return Literal(base + term.value[len(DEFAULT_BASE):], datatype=term.datatype)
     return term
 
 
