@@ -1,4 +1,4 @@
-"""`python server.py` serves the built graph at http://127.0.0.1:5000 (building it first if needed)."""
+"""`python server.py` serves the built graph at http://127.0.0.1:5000 (built first if needed)."""
 
 import sys
 
