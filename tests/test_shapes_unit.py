@@ -14,9 +14,7 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from pathlib import Path
 import pyoxigraph
 import pyshacl
 import pytest
+from jena import jena_available, jena_classpath
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, SKOS
@@ -654,29 +653,6 @@ def test_every_checking_shape_is_exercised_by_a_failing_case(
 
 # --- Apache Jena agrees -------------------------------------------------------------------------
 
-JAVA_DIR = Path("/usr/share/java")
-#: SLF4J bindings that clash on Debian's /usr/share/java/* (one is enough: slf4j-nop).
-CLASHING_JARS = re.compile(r"slf4j|log4j|maven|plexus|wagon|sisu|guice|commons-logging")
-
-
-def jena_classpath(workdir: Path) -> str:
-    """Debian's jena-core moved the Xerces classes to package ``xerces`` but left their message
-    bundles under ``org/apache/jena/ext/xerces``: without a copy at the moved place Jena fails
-    with 'internal error' on the first pattern facet. The copy goes into ``workdir``."""
-    overlay = workdir / "xerces-messages"
-    with zipfile.ZipFile(JAVA_DIR / "jena-core.jar") as jar:
-        for name in jar.namelist():
-            prefix = "org/apache/jena/ext/xerces/"
-            if name.startswith(prefix) and name.endswith(".properties"):
-                target = overlay / "xerces" / name[len(prefix):]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(jar.read(name))
-    jars = sorted(p for p in JAVA_DIR.glob("*.jar")
-                  if not re.search(r"-\d", p.name) and not CLASHING_JARS.search(p.name))
-    return ":".join([str(overlay), *map(str, jars), str(JAVA_DIR / "slf4j-api.jar"),
-                     str(JAVA_DIR / "slf4j-nop.jar")])
-
-
 def run_jena(data: Graph, shapes: Graph, workdir: Path) -> list[Result]:
     data_file, shapes_file = workdir / "data.nt", workdir / "shapes.ttl"
     data.serialize(data_file, format="nt", encoding="utf-8")
@@ -696,7 +672,7 @@ def engine_neutral(results: Iterable[Result]) -> Counter:
 
 
 needs_jena = pytest.mark.skipif(
-    shutil.which("java") is None or not (JAVA_DIR / "jena-shacl.jar").exists(),
+    not jena_available("jena-shacl"),
     reason="needs java and Apache Jena (jena-shacl) in /usr/share/java")
 
 
