@@ -346,7 +346,7 @@ def add_labels(store: Store, description: Description, iris: Iterable[str], time
     query = f"""{prefix_block(DEFAULT_BASE, QUERY_PREFIXES)}
 SELECT ?s ?p ?o WHERE {{
   {_values("s", wanted)}
-  ?s ?p ?o . {_label_values()} FILTER(isLiteral(?o))
+  ?s ?p ?o . {_label_filter()}
 }}"""
     for row in select(store, query, timeout, max_rows=limit * 4):
         if {"s", "p", "o"} <= row.keys():
@@ -387,11 +387,17 @@ def _values(variable: str, iris: Iterable[str]) -> str:
     return f"VALUES ?{variable} {{ " + " ".join(_compact(iri) for iri in iris) + " }"
 
 
-def _reach(iri: str, variable: str) -> str:
-    """A group binding ``?variable`` to ``iri`` and to the blank nodes reachable from it (through
-    blank nodes only, following RDF lists to their end) up to :data:`BLANK_NODE_DEPTH`."""
+def _reach_chains(iri: str, variable: str) -> list[str]:
+    """Graph patterns, one per depth from 1 to :data:`BLANK_NODE_DEPTH`, each binding
+    ``?variable`` to the blank nodes reachable from ``iri`` at that depth (through blank nodes
+    only, following RDF lists to their end). Depth 0 is ``iri`` itself, which callers use
+    directly.
+
+    Each chain starts at the IRI and is one basic graph pattern, so that Oxigraph walks it from
+    the bound subject through its indexes. (A UNION of the depths joined with ``?s ?p ?o``
+    afterwards is planned as a join against the whole graph: seconds at a million triples.)"""
     subject = sparql_iri(iri)
-    branches = [f"{{ BIND({subject} AS ?{variable}) }}"]
+    chains = []
     for depth in range(1, BLANK_NODE_DEPTH + 1):
         steps = []
         previous = subject
@@ -403,28 +409,41 @@ def _reach(iri: str, variable: str) -> str:
                 f"?{variable}_h{level} rdf:rest* {node} ."
             )
             previous = node
-        branches.append("{ " + " ".join(steps) + " }")
-    return "{ " + "\n    UNION ".join(branches) + " }"
+        chains.append(" ".join(steps))
+    return chains
 
 
-def _label_values() -> str:
-    return _values("p", LABEL_PREDICATES)
+def _label_filter(predicates: Sequence[str] = LABEL_PREDICATES, literal: bool = True) -> str:
+    """Keeps ``?s ?p ?o`` to ``predicates`` (labels by default) with, when ``literal``, a
+    literal object. A FILTER and not ``VALUES ?p``: VALUES is joined with the pattern as a
+    separate operand, and Oxigraph then reads every label of the graph (0.5 s at a million
+    triples) instead of the few of the bound subject."""
+    listed = ", ".join(_compact(iri) for iri in predicates)
+    return f"FILTER(?p IN ({listed}){' && isLiteral(?o)' if literal else ''})"
 
 
-def _description_branches(iri: str) -> str:
+def _union(branches: Iterable[str]) -> str:
+    return "\n  UNION\n".join(f"  {{ {branch} }}" for branch in branches)
+
+
+def _description_branches(iri: str) -> list[str]:
+    """The graph patterns of a description, each bound to ``iri`` so that it costs a few index
+    lookups whatever the size of the data: what it says (following blank nodes: constraints,
+    lists), what points to it, and the labels of the resources and properties it names or that
+    point to it."""
     node = sparql_iri(iri)
-    return f"""  # what it says, following blank nodes (constraints, lists)
-  {{ {_reach(iri, "s")}
-    ?s ?p ?o . }}
-  UNION
-  # what points to it
-  {{ VALUES ?o {{ {node} }} ?s ?p ?o . }}
-  UNION
-  # labels of the resources and properties it names, or that point to it
-  {{ {{ {_reach(iri, "n")}
-      {{ ?n ?s ?linked }} UNION {{ ?n ?linked ?s }} }}
-    UNION {{ ?s ?linked {node} }} UNION {{ ?linked ?s {node} }}
-    ?s ?p ?o . {_label_values()} FILTER(isLiteral(?o)) }}"""
+    says = [f"{node} ?p ?o . BIND({node} AS ?s)"]
+    says += [f"{chain} ?s ?p ?o ." for chain in _reach_chains(iri, "s")]
+    points = [f"?s ?p {node} . BIND({node} AS ?o)"]
+    label = _label_filter()
+    named = []
+    for chain in ["", *_reach_chains(iri, "n")]:
+        start = "?n" if chain else node
+        named.append(f"{chain} {start} ?s ?linked . ?s ?p ?o . {label}".strip())
+        named.append(f"{chain} {start} ?linked ?s . ?s ?p ?o . {label}".strip())
+    pointing = [f"?s ?linked {node} . ?s ?p ?o . {label}",
+                f"?linked ?s {node} . ?s ?p ?o . {label}"]
+    return [*says, *points, *named, *pointing]
 
 
 def document_query(iri: str, base: str) -> str:
@@ -433,7 +452,7 @@ def document_query(iri: str, base: str) -> str:
     return f"""{prefix_block(base, (*QUERY_PREFIXES, "ez"))}# The description of {iri}
 CONSTRUCT {{ ?s ?p ?o }}
 WHERE {{
-{_description_branches(iri)}
+{_union(_description_branches(iri))}
 }}"""
 
 
@@ -441,39 +460,36 @@ def page_query(iri: str, base: str) -> str:
     """:func:`document_query` plus what the HTML page adds: the observations about the entity
     (with the labels of their indicators, units and qualifiers), the quotes that are evidence
     for the entity and its observations with their source documents, and the types of the
-    resources that point to it."""
+    resources that point to it. Every branch starts from the IRI (see
+    :func:`_description_branches`)."""
     node = sparql_iri(iri)
-    observed = f"?obs sosa:hasFeatureOfInterest {node}"
+    observed = f"?obs sosa:hasFeatureOfInterest {node} ."
+    label = _label_filter()
+    evidence = [f"{node} ez:evidence", f"{observed} ?obs ez:evidence"]
+    branches = [
+        *_description_branches(iri),
+        # observations about it, and the labels of what they name
+        f"?s sosa:hasFeatureOfInterest {node} . ?s ?p ?o .",
+        f"{observed} ?obs ?linked ?s . ?s ?p ?o . {label}",
+        # quotes that are evidence for it or its observations, and their sources
+        *(f"{via} ?s . ?s ?p ?o ." for via in evidence),
+        *(f"{via} ?quote . ?quote prov:wasQuotedFrom ?s . ?s ?p ?o . "
+          f"{_label_filter((*LABEL_PREDICATES, SCHEMA_NS + 'url'), literal=False)}"
+          for via in evidence),
+        # for a node shape: the property shapes it names by IRI, their lists and what they name
+        f"{node} sh:property ?s . FILTER(isIRI(?s)) ?s ?p ?o .",
+        f"{node} sh:property ?shape . FILTER(isIRI(?shape)) "
+        "?shape ?p1 ?h1 . FILTER(isBlank(?h1)) ?h1 rdf:rest* ?s . ?s ?p ?o .",
+        f"{node} sh:property ?shape . FILTER(isIRI(?shape)) ?shape ?linked ?s . "
+        f"?s ?p ?o . {label}",
+        # the types of what it names and of what points to it (so the page can link them here)
+        f"{node} ?linked ?s . ?s rdf:type ?o . BIND(rdf:type AS ?p)",
+        f"?s ?linked {node} . ?s rdf:type ?o . BIND(rdf:type AS ?p)",
+    ]
     return f"""{prefix_block(base, (*QUERY_PREFIXES, "ez"))}# The page about {iri}
 CONSTRUCT {{ ?s ?p ?o }}
 WHERE {{
-{_description_branches(iri)}
-  UNION
-  # observations about it, and the labels of what they name
-  {{ ?s sosa:hasFeatureOfInterest {node} . ?s ?p ?o . }}
-  UNION
-  {{ {observed} . ?obs ?linked ?s . ?s ?p ?o . {_label_values()} FILTER(isLiteral(?o)) }}
-  UNION
-  # quotes that are evidence for it or its observations, and their sources
-  {{ {{ {node} ez:evidence ?s }} UNION {{ {observed} . ?obs ez:evidence ?s }}
-    ?s ?p ?o . }}
-  UNION
-  {{ {{ {node} ez:evidence ?quote }} UNION {{ {observed} . ?obs ez:evidence ?quote }}
-    ?quote prov:wasQuotedFrom ?s . ?s ?p ?o .
-    {_values("p", (*LABEL_PREDICATES, SCHEMA_NS + "url"))} }}
-  UNION
-  # for a node shape: the property shapes it names by IRI, their lists and what they name
-  {{ {node} sh:property ?s . FILTER(isIRI(?s)) ?s ?p ?o . }}
-  UNION
-  {{ {node} sh:property ?shape . FILTER(isIRI(?shape))
-    ?shape ?p1 ?h1 . FILTER(isBlank(?h1)) ?h1 rdf:rest* ?s . ?s ?p ?o . }}
-  UNION
-  {{ {node} sh:property ?shape . FILTER(isIRI(?shape)) ?shape ?linked ?s .
-    ?s ?p ?o . {_label_values()} FILTER(isLiteral(?o)) }}
-  UNION
-  # the types of what it names and of what points to it (so the page can link them here)
-  {{ {{ {node} ?linked ?s }} UNION {{ ?s ?linked {node} }}
-    ?s rdf:type ?o . BIND(rdf:type AS ?p) }}
+{_union(branches)}
 }}"""
 
 
@@ -531,9 +547,9 @@ WHERE {{
            ?term ?p1 ?h1 . FILTER(isBlank(?h1)) ?h1 rdf:rest* ?n1 . ?n1 ?p2 ?h2 .
            FILTER(isBlank(?h2)) ?h2 rdf:rest* ?s . ?s ?p ?o . }}
   UNION {{ ?term rdf:type ?kind . {kinds} ?term ?linked ?s .
-           ?s ?p ?o . {_label_values()} FILTER(isLiteral(?o)) }}
+           ?s ?p ?o . {_label_filter()} }}
   UNION {{ ?term rdf:type ?kind . {kinds} ?term ?p1 ?h1 . FILTER(isBlank(?h1))
-           ?h1 ?linked ?s . ?s ?p ?o . {_label_values()} FILTER(isLiteral(?o)) }}
+           ?h1 ?linked ?s . ?s ?p ?o . {_label_filter()} }}
 }}"""
 
 
