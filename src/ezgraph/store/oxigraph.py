@@ -134,6 +134,11 @@ class OxigraphStore(Store):
     def info(self) -> StoreInfo:
         return self._counts.info()
 
+    def release_if_known(self) -> str | None:
+        """The release id once it is known (at once when the build's manifest gives it), without
+        waiting for the background count; ``None`` before. Caches of whole answers key on it."""
+        return self._counts.release_if_known()
+
     def worker_pids(self) -> list[int]:
         """Process ids of the current query workers (for monitoring and tests)."""
         return self._pool.pids()

@@ -9,6 +9,11 @@ UI blueprints. Cross-cutting behaviour lives here:
   methods and headers, and the ``X-Ezgraph-*``, ``Retry-After`` and ``Server-Timing`` headers are
   exposed to scripts;
 * request bodies are capped at ``state.max_body_bytes`` (413 beyond);
+* repeated ``GET`` requests for query answers and Linked Data documents are answered from a
+  per-release cache of whole responses before Flask routes them
+  (:mod:`ezgraph.web.response_cache`), when the store can name its release (the embedded
+  Oxigraph store: its data cannot change while it is open); ``EZGRAPH_RESPONSE_CACHE_BYTES``
+  in the config bounds it (0 turns it off);
 * ``/health`` answers JSON ``{"status", "triples", "release", "backend"}`` (503 when the store
   cannot answer).
 """
@@ -24,6 +29,7 @@ from flask import Flask, Response, jsonify, request
 from ezgraph.store.base import StoreError
 from ezgraph.web import sparql
 from ezgraph.web.errors import register_error_handlers
+from ezgraph.web.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from ezgraph.web.state import AppState, get_state
 
 log = logging.getLogger(__name__)
@@ -60,6 +66,12 @@ def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:
         _register_optional_blueprint(app, module_name)
     app.add_url_rule("/health", "health", health)
     app.after_request(_cors_headers)
+    cache_bytes = app.config.get("EZGRAPH_RESPONSE_CACHE_BYTES", DEFAULT_MAX_BYTES)
+    if callable(getattr(state.store, "release_if_known", None)) and cache_bytes:
+        # Asked on every request: the cache follows the store's release, whatever it is now.
+        app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
+            app.wsgi_app, lambda: state.store.release_if_known(), cache_bytes  # type: ignore[attr-defined]
+        )
     return app
 
 
