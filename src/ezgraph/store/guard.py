@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 from ezgraph.store.base import QueryForm, QueryRefused, QuerySyntaxError
@@ -63,8 +64,9 @@ _LOCAL_ESCAPE = re.compile(r"\\(.)")
 _CODEPOINT_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    # A named tuple, not a dataclass: every query is scanned on every request that is not a
+    # cache hit, and a long generated query has a thousand tokens.
     kind: str
     text: str
     #: Offset of the token's first character in the query.
@@ -91,22 +93,21 @@ class QueryScan:
 
 def tokenize(query: str) -> Iterator[Token]:
     """The query's significant tokens (whitespace and comments dropped)."""
-    position = 0
-    while position < len(query):
-        match = _TOKEN.match(query, position)
-        assert match is not None  # the "other" alternative matches any character
+    # The "other" alternative matches any character and no alternative matches the empty
+    # string, so finditer's matches tile the whole query, one after the other.
+    for match in _TOKEN.finditer(query):
         kind = match.lastgroup or "other"
+        if kind == "ws" or kind == "comment":
+            continue
         text = match.group()
         if kind == "other" and text in "'\"":
-            line, column = _line_column(query, position)
+            line, column = _line_column(query, match.start())
             raise QuerySyntaxError(
                 f"unterminated string literal starting at line {line}, column {column}",
                 line,
                 column,
             )
-        if kind not in ("ws", "comment"):
-            yield Token(kind, text, position)
-        position = match.end()
+        yield Token(kind, text, match.start())
 
 
 def scan_query(query: str, base_iri: str | None = None) -> QueryScan:

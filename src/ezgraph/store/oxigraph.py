@@ -144,12 +144,6 @@ class OxigraphStore(Store):
         return self._pool.pids()
 
     def query(self, request: QueryRequest) -> QueryResponse:
-        scan = guard.scan_query(request.query, self.base_iri)
-        guard.check_scan(scan, self._graph_iris)
-        guard.check_dataset_params(
-            request.default_graph_uris, request.named_graph_uris, self._graph_iris
-        )
-        _check_media_types(request, scan.form)
         # The cache is keyed with the release; answers given before it is known are not cached.
         release = self._counts.release_if_known()
         key = (
@@ -161,9 +155,17 @@ class OxigraphStore(Store):
             request.named_graph_uris,
             request.max_rows,
         )
+        # Looked up before the guard: an answer is only kept after its request passed the guard
+        # and the media type checks, and the same request passes them again.
         cached = self._cache.get(key) if release is not None else None
         if cached is not None:
             return cached
+        scan = guard.scan_query(request.query, self.base_iri)
+        guard.check_scan(scan, self._graph_iris)
+        guard.check_dataset_params(
+            request.default_graph_uris, request.named_graph_uris, self._graph_iris
+        )
+        _check_media_types(request, scan.form)
         job = Job(
             query=request.query,
             form=scan.form,
