@@ -175,6 +175,7 @@ class Server:
     sparql_path: str
     startup: float | None = None
     log: Path | None = None
+    command: list[str] = field(default_factory=list)
 
     def rss_mb(self) -> float:
         """VmRSS of the server and every process below it (workers), in MB."""
@@ -225,12 +226,12 @@ def _descendants(pid: int) -> list[int]:
 
 
 def start_server(name: str, command: list[str], port: int, sparql_path: str, log: Path,
-                 timeout: float) -> Server:
+                 timeout: float, env: dict[str, str] | None = None) -> Server:
     """Start a server and time it until its SPARQL endpoint answers ASK {}."""
     handle = log.open("wb")
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
-                               start_new_session=True)
+                               start_new_session=True, env=env)
     handle.close()
     server = Server(name, process, port, sparql_path, log=log)
     ask = f"{sparql_path}?{urllib.parse.urlencode({'query': 'ASK {}'})}"
@@ -256,11 +257,30 @@ def start_server(name: str, command: list[str], port: int, sparql_path: str, log
         raise
 
 
+def ezgraph_server_command(port: int) -> list[str]:
+    """ezgraph's production server (src/ezgraph/web/wsgi.py): granian when it is installed,
+    else gunicorn with threads; either keeps connections alive like Oxigraph's server does.
+    One web process per CPU, each with its own query workers and answer caches, all opening
+    the same store read-only."""
+    processes = str(os.cpu_count() or 2)
+    granian = VENV_BIN / "granian"
+    if granian.exists():
+        return [str(granian), "--interface", "wsgi", "--workers", processes,
+                "--blocking-threads", "8", "--http", "1", "--host", "127.0.0.1",
+                "--port", str(port), "ezgraph.web.wsgi:app"]
+    return [str(VENV_BIN / "gunicorn"), "--worker-class", "gthread", "--workers", processes,
+            "--threads", "8", "--keep-alive", "30", "--bind", f"127.0.0.1:{port}",
+            "ezgraph.web.wsgi:app"]
+
+
 def start_ezgraph(dist: Path, log: Path, timeout: float) -> Server:
     port = free_port()
-    command = [str(VENV_BIN / "ezgraph"), "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--dist", str(dist), "--max-rows", "100000", "--timeout", "60"]
-    return start_server("ezgraph", command, port, "/sparql", log, timeout)
+    env = {**os.environ, "EZGRAPH_DIST": str(dist), "EZGRAPH_MAX_ROWS": "100000",
+           "EZGRAPH_TIMEOUT": "60"}
+    command = ezgraph_server_command(port)
+    server = start_server("ezgraph", command, port, "/sparql", log, timeout, env=env)
+    server.command = command
+    return server
 
 
 def load_oxigraph(dist: Path, location: Path) -> float:
@@ -287,7 +307,9 @@ def start_oxigraph(location: Path, log: Path, timeout: float) -> Server:
     port = free_port()
     command = [str(VENV_BIN / "oxigraph"), "serve-read-only", "--location", str(location),
                "--bind", f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "60"]
-    return start_server("oxigraph", command, port, "/query", log, timeout)
+    server = start_server("oxigraph", command, port, "/query", log, timeout)
+    server.command = command
+    return server
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -464,16 +486,24 @@ class SizeResult:
     throughput: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory_mb: dict[str, float] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)
+    #: How each server was started (the command line, paths included).
+    commands: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
 def bench_size(label: str, settings: Settings, seed: int, validate_rate: float | None = None,
-               log: Any = print) -> SizeResult:
+               log: Any = print, reuse: bool = False) -> SizeResult:
     result = SizeResult(label)
     vocabulary = read_vocabulary()
     target = parse_size(label)
     result.zones = zones_for(target, seed, vocabulary)
     data, dist = WORK / f"data-{label}", WORK / f"dist-{label}"
+    if reuse and (dist / "manifest.json").is_file() and (dist / "store" / "CURRENT").is_file():
+        # Serving figures only: the data and its build are an earlier run's, not measured now.
+        result.build = {"status": "not measured",
+                        "reason": f"--reuse: served the earlier build in {dist.relative_to(ROOT)}"}
+        log(f"[{label}] reusing {dist}")
+        return _serve_and_measure(result, label, data, dist, settings, log, reuse)
     started = time.perf_counter()
     write(data, result.zones, seed, vocabulary)
     result.generate_s = time.perf_counter() - started
@@ -501,9 +531,17 @@ def bench_size(label: str, settings: Settings, seed: int, validate_rate: float |
         log(f"[{label}] built without SHACL: {result.build_no_shacl['triples']} triples in "
             f"{result.build_no_shacl['wall']:.1f} s, "
             f"peak {result.build_no_shacl['peak_rss_mb']:.0f} MB")
+    return _serve_and_measure(result, label, data, dist, settings, log, reuse)
+
+
+def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
+                       settings: Settings, log: Any, reuse: bool) -> SizeResult:
     entities = entity_ids(data)
     location = WORK / f"oxigraph-{label}"
-    result.oxigraph_load_s = load_oxigraph(dist, location)
+    if reuse and (location / "CURRENT").is_file():
+        log(f"[{label}] reusing the Oxigraph database {location}")
+    else:
+        result.oxigraph_load_s = load_oxigraph(dist, location)
     servers: list[Server] = []
     try:
         for starter, where in ((start_ezgraph, dist), (start_oxigraph, location)):
@@ -516,6 +554,7 @@ def bench_size(label: str, settings: Settings, seed: int, validate_rate: float |
                 continue
             servers.append(server)
             result.startup[server.name] = server.startup
+            result.commands[server.name] = " ".join(server.command)
         log(f"[{label}] servers up: " + ", ".join(f"{s.name} {s.startup:.2f} s" for s in servers))
         for name in LATENCY_QUERIES:
             query = (QUERIES / f"{name}.rq").read_text()
@@ -663,6 +702,10 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
     for r in results:
         for target, verdict, figure in check_targets(r):
             out.append(f"| {r.size} | {target} | **{verdict}** | {figure} |")
+    commands = {name: command for r in results for name, command in r.commands.items()}
+    if commands:
+        out += ["", "## Servers", ""]
+        out += [f"- {name}: `{command}`" for name, command in commands.items()]
     notes = [f"- {r.size}: {n}" for r in results for n in r.notes]
     if notes:
         out += ["", "## Notes", "", *notes]
@@ -680,6 +723,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-timeout", type=float, default=None,
                         help="seconds a build may take before it is recorded as not measured "
                         "(default 600; --quick: 300)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="serve the data, build and Oxigraph database an earlier run left in "
+                        "bench/work instead of generating and building again (build not "
+                        "measured)")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help="where latest.md and latest.json go (default bench/results)")
     args = parser.parse_args(argv)
@@ -692,7 +739,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[SizeResult] = []
     validate_rate = None  # seconds of SHACL per triple, the worst seen so far
     for size in sizes:
-        result = bench_size(size.strip().lower(), settings, args.seed, validate_rate)
+        result = bench_size(size.strip().lower(), settings, args.seed, validate_rate,
+                            reuse=args.reuse)
         results.append(result)
         if result.build.get("status") == "ok":
             rate = result.build["timings"]["validate"] / result.build["triples"]

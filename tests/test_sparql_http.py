@@ -4,6 +4,7 @@ server, ``ezgraph serve`` and gunicorn in subprocesses."""
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -329,15 +331,26 @@ def test_bad_data_file_is_a_clean_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_gunicorn_serves_the_wsgi_app(tmp_path: Path) -> None:
+#: The production commands src/ezgraph/web/wsgi.py recommends (two web processes each).
+PRODUCTION_SERVERS = {
+    "gunicorn": ["--worker-class", "gthread", "--workers", "2", "--threads", "4",
+                 "--keep-alive", "30", "--bind", "127.0.0.1:{port}", "ezgraph.web.wsgi:app"],
+    "granian": ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "4",
+                "--http", "1", "--host", "127.0.0.1", "--port", "{port}", "ezgraph.web.wsgi:app"],
+}
+
+
+@pytest.mark.parametrize("server", sorted(PRODUCTION_SERVERS))
+def test_production_server_serves_the_wsgi_app(tmp_path: Path, server: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    gunicorn = Path(sys.executable).with_name("gunicorn")
+    program = Path(sys.executable).with_name(server)
+    if server == "granian" and not program.exists():
+        pytest.skip("granian is not installed (optional production server)")
     env = {**child_env(), "EZGRAPH_DATA": str(SAMPLE_TRIG), "EZGRAPH_QUERY_WORKERS": "2"}
     process = subprocess.Popen(
-        [str(gunicorn), "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-         "ezgraph.web.wsgi:app"],
+        [str(program), *(arg.format(port=port) for arg in PRODUCTION_SERVERS[server])],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
@@ -353,6 +366,22 @@ def test_gunicorn_serves_the_wsgi_app(tmp_path: Path) -> None:
                 time.sleep(0.2)
         answer = wrapper(base + "sparql", "ASK { ?s a ?type }", JSON).query().convert()
         assert answer["boolean"] is True
+        # One kept-alive connection, the same query over and over (cached after the first
+        # answer in each web process): the same bytes every time.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        path = "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p ?o }"})
+        bodies = set()
+        for _ in range(6):
+            connection.request("GET", path, headers={"Accept": "text/csv"})
+            response = connection.getresponse()
+            bodies.add(response.read())
+            assert response.status == 200
+            assert response.getheader("Content-Type") == "text/csv; charset=utf-8"
+        connection.close()
+        assert len(bodies) == 1
+        rows = wrapper(base + "sparql", "SELECT * WHERE { ?s ?p ?o }", JSON).query().convert()
+        expected = len(rows["results"]["bindings"])
+        assert next(iter(bodies)).count(b"\r\n") == 1 + expected
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)

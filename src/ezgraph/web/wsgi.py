@@ -2,13 +2,19 @@
 
 ::
 
-    EZGRAPH_DIST=dist gunicorn --workers 1 --threads 8 --bind 127.0.0.1:8000 'ezgraph.web.wsgi:app'
+    # granian (a Rust HTTP server; fastest here): one process per CPU
+    EZGRAPH_DIST=dist granian --interface wsgi --workers 2 --blocking-threads 8 --http 1 \
+        --host 127.0.0.1 --port 8000 ezgraph.web.wsgi:app
+    # or gunicorn, threaded so that connections stay alive between requests
+    EZGRAPH_DIST=dist gunicorn --worker-class gthread --workers 2 --threads 8 --keep-alive 30 \
+        --bind 127.0.0.1:8000 'ezgraph.web.wsgi:app'
 
-``app`` is created from the environment when the server first reads it. Run **one** gunicorn
-worker with threads: queries already run in a pool of processes
-(``EZGRAPH_QUERY_WORKERS``), and every gunicorn worker would start a pool of its own. Do not use
-``--preload``: the pool must start in the process that serves. Unlike ``ezgraph serve``, nothing
-is built here: run ``ezgraph build`` first.
+``app`` is created from the environment when the server first reads it, in each web process:
+each opens the store read-only with its own pool of query worker processes
+(``EZGRAPH_QUERY_WORKERS``, at least 2) and keeps its own per-release answer caches. One web
+process per CPU lets Flask use every CPU (one process runs Python on one CPU at a time); more
+only add query workers and memory. Do not use ``--preload``: the pool must start in the process
+that serves. Unlike ``ezgraph serve``, nothing is built here: run ``ezgraph build`` first.
 
 =========================  =================================================  ==============
 variable                   meaning                                            default
