@@ -185,3 +185,63 @@ def test_relative_from_resolves_against_the_backend_base() -> None:
     overridden = "BASE <http://other.example/> SELECT * FROM <g1> { ?s ?p ?o }"
     with pytest.raises(QueryRefused):
         check_query(overridden, GRAPHS, base_iri="http://example.org/")
+
+
+# --- the quick scan ------------------------------------------------------------------------------
+
+
+def _queries_to_compare() -> list[str]:
+    from pathlib import Path
+
+    from ezgraph.web import rdfdoc
+
+    root = Path(__file__).parent.parent
+    base = "https://w3id.org/ezgraph/"
+    queries = [path.read_text() for folder in (root / "bench" / "queries",
+                                               root / "tests" / "fixtures_web" / "queries")
+               for path in sorted(folder.glob("*.rq"))]
+    for path in ("id/zone/z0001", "shapes/ZoneShape", "def/NationalETDZ"):
+        queries += [rdfdoc.document_query(base + path, base), rdfdoc.page_query(base + path, base),
+                    rdfdoc.exists_query(base + path)]
+    queries += [rdfdoc.terms_overview_query(rdfdoc.SHAPE_CLASSES, base),
+                rdfdoc.label_search_query("zone"), "ASK {}", "", "# only a comment",
+                "PREFIX ex: <http://ex/> SELECT * WHERE { ?s ex:p ?o }",
+                "select * { ?s ?p ?o }", "describe <http://ex/a>",
+                "SELECT * WHERE { SERVICE <http://ex/sparql> { ?s ?p ?o } }",
+                "SELECT * WHERE { ſervice <http://ex/sparql> { ?s ?p ?o } }",
+                "SELECT * FROM <http://ex/g> WHERE { ?s ?p ?o }",
+                "SELECT * WHERE { ?s <http://ex/from> ?o }",
+                "SELECT * WHERE { ?s ?p 'unterminated }",
+                "SELECT * WHERE { ?s ?p \"SERVICE\" }",
+                "SELECT * WHERE { ?s ex:a\\u0020b ?o }",
+                "PREFIX x: <http://ex/> CONSTRUCT WHERE { ?s x:p ?o } # SELECT in a comment",
+                "# SELECT in a comment first\nASK { ?s ?p ?o }",
+                "SELECT ?drop WHERE { ?drop ?p ?o }", "INSERT DATA { <a> <b> <c> }"]
+    return queries
+
+
+def _full_scan(query: str, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN202 - QueryScan or error
+    from ezgraph.store import guard
+
+    with monkeypatch.context() as patch:
+        patch.setattr(guard, "_quick_scan", lambda query: None)
+        try:
+            return guard.scan_query(query, "http://ex/")
+        except QuerySyntaxError as error:
+            return ("syntax", str(error))
+
+
+def test_the_quick_scan_finds_what_the_full_scan_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ezgraph.store import guard
+
+    quick_answers = 0
+    for query in _queries_to_compare():
+        expected = _full_scan(query, monkeypatch)
+        try:
+            found = guard.scan_query(query, "http://ex/")
+        except QuerySyntaxError as error:
+            found = ("syntax", str(error))
+        assert found == expected, query
+        quick_answers += guard._quick_scan(query) is not None  # noqa: SLF001
+    # The generated Linked Data queries and most bench queries take the quick way.
+    assert quick_answers >= 12
