@@ -13,6 +13,7 @@ import threading
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -310,7 +311,20 @@ def test_open_store_oxigraph_spec_and_bare_directory(persistent_store_dir: Path)
     assert persistent_store_dir.exists()  # a real store is never deleted on close
 
 
-def test_release_and_counts_come_from_the_sibling_manifest(persistent_store_dir: Path) -> None:
+def test_release_and_counts_come_from_the_sibling_manifest(
+    persistent_store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ezgraph.store import oxigraph as oxigraph_module
+
+    # The background count waits for the test, as a big store's count would take seconds.
+    counted = threading.Event()
+    count = oxigraph_module._Counts._count  # noqa: SLF001
+
+    def slow_count(self: Any, store: Any) -> None:
+        counted.wait(30)
+        count(self, store)
+
+    monkeypatch.setattr(oxigraph_module._Counts, "_count", slow_count)  # noqa: SLF001
     manifest_path = persistent_store_dir.parent / "manifest.json"
     manifest = {
         "release": "0123abcd",
@@ -325,7 +339,11 @@ def test_release_and_counts_come_from_the_sibling_manifest(persistent_store_dir:
         manifest["graphs"] = {ONTOLOGY: 1}
         manifest_path.write_text(json.dumps(manifest))
         with OxigraphStore(persistent_store_dir, workers=2) as store:
+            # Known before the count is in: answer caches key on it from the first request.
+            assert store.release_if_known() == "0123abcd"
+            counted.set()
             assert {g.iri: g.triples for g in store.info().graphs}[CHANGCHUN] == 14
+            assert store.info().release == "0123abcd"
     finally:
         manifest_path.unlink()
 

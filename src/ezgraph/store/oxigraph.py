@@ -308,7 +308,13 @@ class _Counts:
         return self._info
 
     def release_if_known(self) -> str | None:
-        return self._info.release if self._info is not None else None
+        if self._info is not None:
+            return self._info.release
+        # The manifest's release is the one _release() will report once the counts are in
+        # (the counts only decide when there is none): known at once, while a store whose
+        # graphs differ from the manifest's (say, the metadata graph) is still being counted.
+        manifest_release = (self._manifest or {}).get("release")
+        return manifest_release if isinstance(manifest_release, str) and manifest_release else None
 
 
 def _release(
