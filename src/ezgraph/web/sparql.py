@@ -48,8 +48,8 @@ from ezgraph.web.negotiation import (
     UnknownFormat,
     content_type,
     negotiate_description_format,
-    negotiate_query_formats,
     prefers_html,
+    query_formats_for_header,
 )
 from ezgraph.web.state import get_state
 
@@ -104,7 +104,7 @@ def endpoint() -> Response:
             )
         return _editor_or_description(protocol)
     try:
-        formats = negotiate_query_formats(request.accept_mimetypes, protocol.format_values)
+        formats = query_formats_for_header(request.headers.get("Accept"), protocol.format_values)
     except UnknownFormat as error:
         raise BadRequest(str(error)) from None
     state = get_state()
