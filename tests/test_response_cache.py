@@ -53,6 +53,8 @@ def server(web_store: OxigraphStore, publish_dir: tuple[Any, dict[str, Any]],
            web_app_factory: Callable[..., Flask], serve_app: Callable[[Flask], str],
            counted: Counting) -> Iterator[tuple[str, Flask]]:
     dist, manifest = publish_dir
+    # A store made from files knows its release once it is counted; nothing is cached before.
+    web_store.info()
     app = web_app_factory(web_store, dist, manifest, timeout=1.0)
     yield serve_app(app), app
 

@@ -34,7 +34,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,6 +56,8 @@ from ezgraph.store.worker import GRAPH_FORMATS, RESULTS_FORMATS, Job, Outcome, w
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_BYTES = 64 * 2**20
+#: Seconds the background count of a store without matching manifest counts may take.
+COUNT_TIMEOUT = 3600.0
 #: A worker that has not opened the store after this long is considered broken.
 WORKER_START_TIMEOUT = 60.0
 #: Longest parser message passed on to clients (Oxigraph lists every expected token).
@@ -115,7 +117,9 @@ class OxigraphStore(Store):
         )
         manifest = _sibling_manifest(self.path)
         try:
-            self._counts = _Counts(self.path, manifest)
+            self._counts = _Counts(
+                self.path, manifest, lambda job: self._pool.run(job, COUNT_TIMEOUT)
+            )
         except BaseException:
             self.close()
             raise
@@ -243,10 +247,15 @@ def _sibling_manifest(path: Path) -> dict[str, Any] | None:
 
 
 class _Counts:
-    """Graph names at once; triple counts and release from the manifest, or counted in a
-    background thread so that a big store answers queries while it is being counted."""
+    """Graph names at once; triple counts and release from the manifest, or counted in the
+    background so that a big store answers queries while it is being counted.
 
-    def __init__(self, path: Path, manifest: dict[str, Any] | None):
+    The count runs in a query worker (``run`` hands it a :class:`Job`), not in a thread of
+    this process: pyoxigraph holds the GIL while it counts, which froze every request of the
+    web process for up to 0.1 s at a time during the first half second at a million triples."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any] | None,
+                 run: Callable[[Job], Outcome]):
         import pyoxigraph as ox
 
         try:
@@ -256,6 +265,7 @@ class _Counts:
         self.graph_iris = frozenset(
             graph.value for graph in store.named_graphs() if isinstance(graph, ox.NamedNode)
         )
+        del store
         self._path = path
         self._manifest = manifest
         self._info: StoreInfo | None = None
@@ -272,20 +282,21 @@ class _Counts:
             self._finish(counts, int(manifest["triples"]))  # type: ignore[index]
         else:
             threading.Thread(
-                target=self._count, args=(store,), name="ezgraph-count", daemon=True
+                target=self._count, args=(run,), name="ezgraph-count", daemon=True
             ).start()
 
-    def _count(self, store: Any) -> None:
-        import pyoxigraph as ox
-
+    def _count(self, run: Callable[[Job], Outcome]) -> None:
         try:
             counts = dict.fromkeys(self.graph_iris, 0)
-            for solution in store.query(
-                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-            ):
-                if isinstance(solution["g"], ox.NamedNode):
-                    counts[solution["g"].value] = int(solution["n"].value)
-            total = len(store)
+            total = 0
+            # Every quad is in a named graph (IRI or blank node) or in the default graph.
+            for row in _count_rows(run, "SELECT ?g (COUNT(*) AS ?n) "
+                                        "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+                total += int(row["n"]["value"])
+                if row["g"]["type"] == "uri":
+                    counts[row["g"]["value"]] = int(row["n"]["value"])
+            for row in _count_rows(run, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"):
+                total += int(row["n"]["value"])
         except Exception as error:  # reported by info()
             self._error = error
             self._ready.set()
@@ -315,6 +326,19 @@ class _Counts:
         # graphs differ from the manifest's (say, the metadata graph) is still being counted.
         manifest_release = (self._manifest or {}).get("release")
         return manifest_release if isinstance(manifest_release, str) and manifest_release else None
+
+
+def _count_rows(run: Callable[[Job], Outcome], query: str) -> list[dict[str, Any]]:
+    """The SPARQL JSON bindings of a counting query run by a worker over the store's own
+    default graph (not the union)."""
+    outcome = run(Job(
+        query=query, form="SELECT", results_media_type="application/sparql-results+json",
+        graph_media_type=None, default_graph_uris=(), named_graph_uris=(),
+        union_default_graph=False, max_rows=2**31,
+    ))
+    if outcome.status != "ok":
+        raise StoreError(outcome.message or outcome.status)
+    return json.loads(outcome.body)["results"]["bindings"]
 
 
 def _release(
