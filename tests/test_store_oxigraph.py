@@ -348,6 +348,25 @@ def test_release_and_counts_come_from_the_sibling_manifest(
         manifest_path.unlink()
 
 
+def test_graphs_missing_from_the_manifest_are_counted(persistent_store_dir: Path) -> None:
+    """The build's manifest does not list the metadata graph the store also holds: the counts
+    of the graphs it lists are taken, the others counted, and the totals match a full count."""
+    with OxigraphStore(persistent_store_dir, workers=2) as store:
+        full = store.info()
+    listed = {g.iri: g.triples for g in full.graphs if g.iri != CHANGCHUN}
+    manifest_path = persistent_store_dir.parent / "manifest.json"
+    manifest_path.write_text(json.dumps({"release": "r1", "triples": sum(listed.values()),
+                                         "graphs": listed}))
+    try:
+        with OxigraphStore(persistent_store_dir, workers=2) as store:
+            info = store.info()
+        assert {g.iri: g.triples for g in info.graphs} == {g.iri: g.triples for g in full.graphs}
+        assert info.triples == full.triples == SAMPLE_TRIPLES
+        assert info.release == "r1"
+    finally:
+        manifest_path.unlink()
+
+
 def test_open_store_errors(tmp_path: Path) -> None:
     with pytest.raises(StoreSpecError, match="unknown store"):
         open_store("ftp://example.org/data")

@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 DEFAULT_CACHE_BYTES = 64 * 2**20
 #: Seconds the background count of a store without matching manifest counts may take.
 COUNT_TIMEOUT = 3600.0
+#: Graphs missing from the manifest that are counted on their own (else everything is).
+_FEW_GRAPHS = 8
 #: A worker that has not opened the store after this long is considered broken.
 WORKER_START_TIMEOUT = 60.0
 #: Longest parser message passed on to clients (Oxigraph lists every expected token).
@@ -262,9 +264,11 @@ class _Counts:
             store = ox.Store.read_only(str(path))
         except OSError as error:
             raise StoreOpenError(f"cannot open the Oxigraph store at {path}: {error}") from None
+        graphs = list(store.named_graphs())
         self.graph_iris = frozenset(
-            graph.value for graph in store.named_graphs() if isinstance(graph, ox.NamedNode)
+            graph.value for graph in graphs if isinstance(graph, ox.NamedNode)
         )
+        only_iris = len(self.graph_iris) == len(graphs)
         del store
         self._path = path
         self._manifest = manifest
@@ -280,6 +284,19 @@ class _Counts:
             # The build wrote these counts from the same data: no need to count again.
             counts = {iri: int(manifest_graphs[iri]) for iri in self.graph_iris}
             self._finish(counts, int(manifest["triples"]))  # type: ignore[index]
+        elif (
+            isinstance(manifest_graphs, dict)
+            and only_iris
+            and set(manifest_graphs) < self.graph_iris
+            and len(self.graph_iris) - len(manifest_graphs) <= _FEW_GRAPHS
+            and all(isinstance(n, int) for n in manifest_graphs.values())
+        ):
+            # The store holds a few graphs more than the manifest lists (the build adds its
+            # metadata graph): only those, and the default graph, are counted.
+            threading.Thread(
+                target=self._count_extra, args=(run, dict(manifest_graphs)),
+                name="ezgraph-count", daemon=True,
+            ).start()
         else:
             threading.Thread(
                 target=self._count, args=(run,), name="ezgraph-count", daemon=True
@@ -295,6 +312,22 @@ class _Counts:
                 total += int(row["n"]["value"])
                 if row["g"]["type"] == "uri":
                     counts[row["g"]["value"]] = int(row["n"]["value"])
+            for row in _count_rows(run, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"):
+                total += int(row["n"]["value"])
+        except Exception as error:  # reported by info()
+            self._error = error
+            self._ready.set()
+            return
+        self._finish(counts, total)
+
+    def _count_extra(self, run: Callable[[Job], Outcome], known: dict[str, int]) -> None:
+        try:
+            counts = {iri: int(known[iri]) for iri in known}
+            for iri in sorted(self.graph_iris - set(known)):
+                rows = _count_rows(run, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH "
+                                        f"<{iri}> {{ ?s ?p ?o }} }}")
+                counts[iri] = int(rows[0]["n"]["value"])
+            total = sum(counts.values())
             for row in _count_rows(run, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"):
                 total += int(row["n"]["value"])
         except Exception as error:  # reported by info()
