@@ -230,7 +230,7 @@ def test_failed_validation_is_shown(web_store, publish_dir, web_app_factory, tmp
 
 
 @pytest.mark.parametrize("path", [
-    "/dumps/", "/dumps/ezgraph.ttl", "/.well-known/void", "/catalog", "/validation",
+    "/dumps/ezgraph.ttl", "/.well-known/void", "/catalog", "/validation",
 ])
 def test_no_publish_directory_is_a_clear_404(web_store, web_app_factory, path):
     client = web_app_factory(web_store).test_client()
@@ -241,3 +241,32 @@ def test_no_publish_directory_is_a_clear_404(web_store, web_app_factory, path):
     assert as_html.status_code == 404
     assert as_html.mimetype == "text/html"
     assert "no publish directory" in as_html.get_data(as_text=True)
+
+
+def test_without_a_publish_directory_dumps_are_built_from_the_store(
+    web_store, web_app_factory, fixture_paths
+):
+    from ezgraph.publish.dumps import canonical
+
+    client = web_app_factory(web_store).test_client()
+    listing = client.get("/dumps/", headers={"Accept": "application/json"}).get_json()
+    files = {f["path"]: f for f in listing["files"]}
+    assert set(files) == {"ezgraph.nq.gz", "ezgraph.trig"}
+    assert listing["release"] == web_store.info().release
+    dump = client.get("/dumps/ezgraph.nq.gz")
+    assert dump.status_code == 200 and dump.mimetype == "application/gzip"
+    assert hashlib.sha256(dump.data).hexdigest() == files["ezgraph.nq.gz"]["sha256"]
+    # What the build would write for the quads the store holds (Oxigraph keeps literals in
+    # canonical form: "112.0"^^xsd:decimal is "112"): canonical blank nodes, sorted.
+    held = ox.Store()
+    held.load(path=str(fixture_paths["dataset"]), format=ox.RdfFormat.TRIG)
+    quads = list(held)
+    assert gzip.decompress(dump.data) == ox.serialize(canonical(quads),
+                                                      format=ox.RdfFormat.N_QUADS)
+    again = client.get("/dumps/ezgraph.nq.gz",
+                       headers={"If-None-Match": f'"{files["ezgraph.nq.gz"]["sha256"]}"'})
+    assert again.status_code == 304  # built once per release, then served as a file
+    trig = client.get("/dumps/ezgraph.trig")
+    assert len(list(ox.parse(trig.data, format=ox.RdfFormat.TRIG))) == len(quads)
+    page = client.get("/dumps/", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and b"ezgraph.trig" in page.data

@@ -152,6 +152,8 @@ class RemoteStore(Store):
         self._cached_info: tuple[float, StoreInfo] | None = None
         self._down_until = 0.0
         self._down_reason = ""
+        #: False from a failed exchange until the next one that gets an answer.
+        self._reachable = True
 
     # ------------------------------------------------------------------ the Store interface
 
@@ -208,6 +210,10 @@ class RemoteStore(Store):
     def info(self) -> StoreInfo:
         cached = self._cached_info
         if cached is not None and time.monotonic() - cached[0] < self._info_ttl:
+            if not self._reachable:
+                # The last exchange failed: the counts are still right, but /health and the
+                # callers must hear that the store is down until it answers again.
+                self._ask("ASK {}")
             return cached[1]
         catalogue = self._catalogue()
         values = " ".join(f"<{iri}>" for iri in sorted(catalogue.graph_iris))
@@ -442,7 +448,7 @@ class RemoteStore(Store):
             raise StoreUnavailable(self._down_reason, retry_after=self._retry_after)
         body = urlencode(form).encode()
         try:
-            return httpclient.request(
+            response = httpclient.request(
                 "POST",
                 self.endpoint,
                 body=body,
@@ -465,11 +471,14 @@ class RemoteStore(Store):
                 f"the answer is larger than {self._max_response_bytes // (1024 * 1024)} MB; "
                 "narrow the query or add a LIMIT"
             ) from None
+        self._reachable = response.status < 500
+        return response
 
     def _trip(self, reason: str) -> StoreUnavailable:
         """Remember that the store is down for ``cooldown`` seconds; the error to raise."""
         self._down_reason = f"{reason}; try again shortly"
         self._down_until = time.monotonic() + self._cooldown
+        self._reachable = False
         return StoreUnavailable(self._down_reason, retry_after=self._retry_after)
 
     def _raise_for_status(

@@ -3,6 +3,15 @@
 These are the only views that read files, and only the files of ``state.dist`` that the build's
 manifest lists (plus the manifest itself): a request can never name another path.
 
+Without a publish directory (``serve --store URL`` with no local build, or ``--data``), the
+dumps are built from the store instead: every graph of the dataset but the metadata graph,
+fetched with one ``CONSTRUCT`` per graph through the same :class:`~ezgraph.store.base.Store`
+interface, blank nodes labelled canonically (RDFC-1.0) and quads sorted as the build writes
+them, so for a store loaded with ``ezgraph publish --to`` ``ezgraph.nq.gz`` is byte for byte the
+build's (its SHA-256 is the release id). They are built on first request, once per release and
+web process, into a temporary directory removed at exit; a store that fails meanwhile gives a
+503 and nothing is kept.
+
 Compressed dumps (``ezgraph.nt.gz``, ``ezgraph.nq.gz``) are served as what they are,
 ``application/gzip`` with a ``Content-Disposition: attachment`` filename, and no
 ``Content-Encoding``: a ``Content-Encoding: gzip`` would make browsers and HTTP clients unpack the
@@ -11,18 +20,24 @@ bytes on the fly, so the saved file would no longer match its name, size or SHA-
 
 from __future__ import annotations
 
+import atexit
 import base64
+import gzip
 import hashlib
 import json
 import logging
+import shutil
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, render_template, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, send_file, url_for
 
-from ezgraph.store.base import StoreError
+from ezgraph.namespaces import prefixes_for
+from ezgraph.store.base import QueryRequest, Store, StoreError, StoreUnavailable
 from ezgraph.web import rdfdoc
 from ezgraph.web.linked_data import (
     DOCUMENT_FORMATS,
@@ -112,17 +127,21 @@ def dump_files() -> list[DumpFile]:
 
 @bp.get("/dumps/")
 def index() -> Response:
-    _dist("downloads")
-    files = dump_files()
+    state = get_state()
+    if state.dist is None:
+        files, manifest = _store_dumps().files(state.store, state.data_base), {}
+        release = state.store.info().release
+    else:
+        files, manifest = dump_files(), _manifest()
+        release = manifest.get("release")
     fmt = negotiate((HTML, JSON))
     if fmt is None:
         return not_acceptable((HTML, JSON))
-    manifest = _manifest()
     if fmt is JSON:
         listing = {
-            "release": manifest.get("release"),
+            "release": release,
             "version": manifest.get("version"),
-            "base": manifest.get("base"),
+            "base": manifest.get("base", state.data_base),
             "files": [
                 {"path": f.path, "url": url_for("dumps.download", name=f.path, _external=True),
                  "media_type": f.media_type, "bytes": f.bytes, "sha256": f.sha256,
@@ -132,7 +151,8 @@ def index() -> Response:
         }
         response = Response(json.dumps(listing, indent=2) + "\n", mimetype="application/json")
     else:
-        response = Response(render_template("dumps.html", files=files, manifest=manifest),
+        shown = manifest or {"release": release}
+        response = Response(render_template("dumps.html", files=files, manifest=shown),
                             mimetype="text/html")
     response.headers["Vary"] = "Accept"
     return response
@@ -140,7 +160,15 @@ def index() -> Response:
 
 @bp.get("/dumps/<path:name>")
 def download(name: str) -> Response:
-    dist = _dist("downloads")
+    state = get_state()
+    if state.dist is None:
+        built = _store_dumps().files(state.store, state.data_base)
+        entry = next((f for f in built if f.path == name), None)
+        if entry is None:
+            abort(404, description=NO_BUILD.format(what="the data", thing=f"file {name!r}")
+                  + f" Dumps built from the store are listed at {url_for('dumps.index')}.")
+        return _send(_store_dumps().path(entry), entry)
+    dist = state.dist
     entry = next((f for f in dump_files() if f.path == name), None)
     if entry is None and name == "manifest.json" and (dist / name).is_file():
         entry = DumpFile(name, "application/json", 0, "", "build manifest")
@@ -149,6 +177,10 @@ def download(name: str) -> Response:
     path = (dist / entry.path).resolve()
     if not path.is_relative_to(dist.resolve()) or not path.is_file():
         abort(404, description=f"The file {name!r} is listed in the manifest but missing.")
+    return _send(path, entry)
+
+
+def _send(path: Path, entry: DumpFile) -> Response:
     response = send_file(
         path,
         mimetype=entry.served_media_type,
@@ -163,6 +195,97 @@ def download(name: str) -> Response:
         digest = base64.b64encode(bytes.fromhex(entry.sha256)).decode("ascii")
         response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
     return response
+
+
+# --------------------------------------------------------------------------------------------
+# Dumps built from the store (no publish directory)
+
+#: Dumps built from the store: file name, media type inside, description.
+STORE_DUMP_FILES = (
+    ("ezgraph.nq.gz", "application/gzip",
+     "the dataset as gzipped N-Quads (application/n-quads inside), built from the store"),
+    ("ezgraph.trig", "application/trig",
+     "the dataset as TriG, one named graph per source (built from the store)"),
+)
+#: Seconds each graph's CONSTRUCT may take when a dump is built.
+STORE_DUMP_TIMEOUT = 120.0
+
+
+class StoreDumps:
+    """The dumps of the store's current release, built once per release into a temporary
+    directory; one instance per web process."""
+
+    def __init__(self, metadata_graph_suffix: str = "graph/metadata") -> None:
+        self._lock = threading.Lock()
+        self._release: str | None = None
+        self._files: list[DumpFile] = []
+        self._directory: Path | None = None
+        self._metadata_suffix = metadata_graph_suffix
+
+    def files(self, store: Store, base: str) -> list[DumpFile]:
+        release = store.info().release
+        with self._lock:  # one build at a time; concurrent requests wait for it
+            if self._release != release or not self._files:
+                self._build(store, release, base)
+            return list(self._files)
+
+    def path(self, entry: DumpFile) -> Path:
+        assert self._directory is not None
+        return self._directory / entry.path
+
+    def _build(self, store: Store, release: str, base: str) -> None:
+        # The build's own writer: the same canonical labels, order and bytes.
+        from ezgraph.publish.dumps import canonical
+
+        info = store.info()
+        quads: list[ox.Quad] = []
+        for graph in info.graphs:
+            if graph.iri.endswith(self._metadata_suffix):
+                continue  # VoID and DCAT describe the dumps; the build's dumps leave them out
+            # Room for a few more triples than counted: a truncated answer means the data
+            # changed while the dump was built.
+            response = store.query(QueryRequest(
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph.iri}> {{ ?s ?p ?o }} }}",
+                results_media_type=None, graph_media_type="application/n-triples",
+                timeout=STORE_DUMP_TIMEOUT, max_rows=graph.triples + 1000,
+            ))
+            if response.truncated:
+                raise StoreUnavailable(f"the data of <{graph.iri}> changed while its dump was "
+                                       "built; try again", retry_after=5)
+            name = ox.NamedNode(graph.iri)
+            quads += [ox.Quad(q.subject, q.predicate, q.object, name)
+                      for q in ox.parse(response.body, format=ox.RdfFormat.N_TRIPLES)]
+        ordered = canonical(quads)
+        directory = Path(tempfile.mkdtemp(prefix="ezgraph-dumps-"))
+        atexit.register(shutil.rmtree, directory, True)
+        try:
+            nquads = gzip.compress(ox.serialize(ordered, format=ox.RdfFormat.N_QUADS),
+                                   compresslevel=9, mtime=0)
+            trig = ox.serialize(ordered, format=ox.RdfFormat.TRIG,
+                                prefixes=prefixes_for(base))
+            files = []
+            for (path, media_type, description), body in zip(
+                STORE_DUMP_FILES, (nquads, trig), strict=True
+            ):
+                (directory / path).write_bytes(body)
+                files.append(DumpFile(path, media_type, len(body),
+                                      hashlib.sha256(body).hexdigest(), description))
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+        self._directory, self._files, self._release = directory, files, release
+        log.info("dumps of release %s built from the store: %s", release,
+                 ", ".join(f"{f.path} ({f.bytes} bytes)" for f in files))
+
+
+def _store_dumps() -> StoreDumps:
+    extensions = current_app.extensions
+    dumps = extensions.get("ezgraph.store_dumps")
+    if dumps is None:
+        dumps = extensions.setdefault("ezgraph.store_dumps", StoreDumps())
+    return dumps
 
 
 # --------------------------------------------------------------------------------------------

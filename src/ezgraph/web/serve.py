@@ -56,12 +56,17 @@ def load_state(
             dist = None
         elif store_spec:
             remote = store_spec.lower().startswith(("http://", "https://"))
-            # A remote endpoint runs its own query workers.
-            store = open_store(store_spec, **({} if remote else store_options))
             if dist is not None and (dist / "manifest.json").is_file():
                 manifest = read_manifest(dist)
             else:
                 dist = None
+            options = store_options
+            if remote:
+                # A remote endpoint runs its own query workers. Its relative IRIs and metadata
+                # graph follow the data's base, from the local build when there is one.
+                base = (manifest or {}).get("base") or DEFAULT_BASE
+                options = {"base_iri": base, "metadata_graph": f"{base}graph/metadata"}
+            store = open_store(store_spec, **options)
         else:
             if dist is None:
                 raise ServeError("no publish directory, store or data files to serve")
@@ -171,12 +176,14 @@ def _serve(state: AppState, host: str, port: int) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop)  # stop cleanly: close the store, remove temp files
     url = f"http://{_url_host(host)}:{server.server_port}/"
-    info = state.store.info()
     public = f" (public base {state.public_base})" if state.public_base else ""
-    print(
-        f"ezgraph: serving {info.triples} triples at {url}{public}; SPARQL endpoint {url}sparql",
-        flush=True,
-    )
+    try:
+        what = f"{state.store.info().triples} triples"
+    except StoreError as error:
+        # A remote store that is down now may come back: serve, answering 503 until it does.
+        what = "a store that does not answer yet"
+        log.warning("%s; serving anyway, with 503 answers until it answers", error)
+    print(f"ezgraph: serving {what} at {url}{public}; SPARQL endpoint {url}sparql", flush=True)
     try:
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):
