@@ -10,7 +10,8 @@ Two ways in, per named graph:
 
 * ``gsp``: one Graph Store Protocol ``PUT ?graph=IRI`` per graph, which replaces the graph in one
   request (atomically in Oxigraph and Virtuoso);
-* ``update``: SPARQL Update, ``DROP SILENT GRAPH`` + ``INSERT DATA`` in requests of at most
+* ``update``: SPARQL Update, ``DROP SILENT GRAPH`` + ``INSERT DATA`` (``INSERT {...} WHERE {}``
+  for triples with blank nodes, which Virtuoso refuses in ``INSERT DATA``) in requests of at most
   ``chunk_size`` triples (for stores that offer no Graph Store Protocol, or limit request
   sizes). A graph larger than one chunk is visible half-loaded while it loads. Blank nodes are
   scoped to one request, so triples that share a blank node always travel in the same request.
@@ -317,8 +318,13 @@ def _load_update(client: _Client, endpoint: str, iri: str, triples: list[ox.Trip
         # The first request also empties the graph: a graph that fits one chunk is replaced
         # in one request.
         drop = f"DROP SILENT GRAPH <{iri}> ;\n" if number == 1 else ""
-        update = (f"{drop}INSERT DATA {{ GRAPH <{iri}> {{\n".encode()
-                  + _ntriples(group) + b"} }\n")
+        # Virtuoso 7 refuses blank nodes in INSERT DATA; INSERT { } WHERE { } with one empty
+        # solution inserts the same triples (fresh blank nodes, shared within the request).
+        has_bnodes = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
+                         for t in group)
+        head, tail = (("INSERT { ", " } WHERE {}") if has_bnodes else ("INSERT DATA { ", " }"))
+        update = (f"{drop}{head}GRAPH <{iri}> {{\n".encode() + _ntriples(group)
+                  + f"}}{tail}\n".encode())
         client.send("POST", endpoint, update,
                     {"Content-Type": "application/sparql-update; charset=utf-8"},
                     f"loading graph <{iri}>, chunk {number} of {len(groups)} "
@@ -354,9 +360,11 @@ def _query_endpoint(client: _Client, endpoints: Endpoints) -> str:
                 "POST", candidate, urlencode({"query": "ASK {}"}).encode(),
                 {"Content-Type": "application/x-www-form-urlencoded",
                  "Accept": "application/sparql-results+json"}, "looking for the query endpoint")
-            if "boolean" in json.loads(body):
+            document = json.loads(body)
+            # Virtuoso 7.2 answers ASK as a SELECT of one __ASK_RETVAL column.
+            if "boolean" in document or "__ASK_RETVAL" in document["head"]["vars"]:
                 return candidate
-        except (PublishError, ValueError, TypeError) as error:
+        except (PublishError, ValueError, TypeError, KeyError) as error:
             tried.append(f"{strip_credentials(candidate)}: {error}")
     raise PublishError(f"nothing was loaded: no SPARQL query endpoint answers next to "
                        f"{strip_credentials(endpoints.write)} (needed to check the load); "

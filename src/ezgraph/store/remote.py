@@ -190,7 +190,10 @@ class RemoteStore(Store):
         params += self._timeout_params(catalogue, request.timeout)
         text, shift = self._with_base(request.query)
         if scan.form == "SELECT":
-            text = with_row_limit(text, request.max_rows + 1)
+            # Virtuoso refuses an ORDER BY with a LIMIT above its MaxSortedTopRows (10000 by
+            # default) where it would sort the whole answer without one.
+            virtuoso = "virtuoso" in catalogue.server.lower()
+            text = with_row_limit(text, request.max_rows + 1, unless_ordered=virtuoso)
 
         started = time.perf_counter()
         response = self._post(
@@ -345,8 +348,9 @@ class RemoteStore(Store):
         self, response: httpclient.HttpResponse, media_type: str, max_rows: int
     ) -> tuple[Any, bytes, bool]:
         document = self._json_results(response)
-        if "boolean" in document:
-            return "ASK", encode_boolean(document["boolean"] is True, media_type), False
+        answer = _boolean(document)
+        if answer is not None:
+            return "ASK", encode_boolean(answer, media_type), False
         bindings = document["results"]["bindings"]
         truncated = len(bindings) > max_rows
         body = response.body
@@ -414,7 +418,7 @@ class RemoteStore(Store):
         return document.get("results", {}).get("bindings", [])
 
     def _ask(self, query: str) -> bool:
-        return self._json_results(self._bookkeeping(query, None)).get("boolean") is True
+        return _boolean(self._json_results(self._bookkeeping(query, None))) is True
 
     def _bookkeeping(
         self, query: str, params: list[tuple[str, str]] | None
@@ -530,24 +534,37 @@ class RemoteStore(Store):
         )
 
 
-def with_row_limit(query: str, limit: int) -> str:
+def with_row_limit(query: str, limit: int, *, unless_ordered: bool = False) -> str:
     """``query`` with ``LIMIT limit`` appended, unless it has a top-level ``LIMIT`` or a trailing
-    ``VALUES`` block (after which a ``LIMIT`` would be a syntax error).
+    ``VALUES`` block (after which a ``LIMIT`` would be a syntax error), or, with
+    ``unless_ordered``, a top-level ``ORDER BY``.
 
     Tokens come from the guard's SPARQL scanner, so braces, ``LIMIT`` and ``VALUES`` inside
     strings, IRIs and comments do not count; depth 0 is outside every group graph pattern, where
     only the outer query's solution modifiers and its ``VALUES`` can be.
     """
+    stops = ("LIMIT", "VALUES", "ORDER") if unless_ordered else ("LIMIT", "VALUES")
     depth = 0
     for token in tokenize(query):
         if token.kind == "other" and token.text == "{":
             depth += 1
         elif token.kind == "other" and token.text == "}":
             depth -= 1
-        elif depth == 0 and token.kind == "word" and token.text.upper() in ("LIMIT", "VALUES"):
+        elif depth == 0 and token.kind == "word" and token.text.upper() in stops:
             return query
     # On its own line: the query may end in a comment.
     return f"{query}\nLIMIT {limit}"
+
+
+def _boolean(document: dict[str, Any]) -> bool | None:
+    """The answer of an ASK, ``None`` for SELECT results. Virtuoso 7.2 answers an ASK as a
+    one-column SELECT (``__ASK_RETVAL``, 1 or 0) in every results format."""
+    if "boolean" in document:
+        return document["boolean"] is True
+    if document.get("head", {}).get("vars") == ["__ASK_RETVAL"]:
+        rows = document["results"]["bindings"]
+        return bool(rows) and rows[0].get("__ASK_RETVAL", {}).get("value") not in ("0", "false")
+    return None
 
 
 def _normalize_bindings(bindings: list[dict[str, Any]]) -> bool:
