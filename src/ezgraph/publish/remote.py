@@ -11,7 +11,9 @@ Two ways in, per named graph:
 * ``gsp``: one Graph Store Protocol ``PUT ?graph=IRI`` per graph, which replaces the graph in one
   request (atomically in Oxigraph and Virtuoso);
 * ``update``: SPARQL Update, ``DROP SILENT GRAPH`` + ``INSERT DATA`` (``INSERT {...} WHERE {}``
-  for triples with blank nodes, which Virtuoso refuses in ``INSERT DATA``) in requests of at most
+  for the triples with blank nodes, which Virtuoso refuses in ``INSERT DATA``; Virtuoso compiles
+  that template to SQL and gives up beyond about a thousand triples: use ``--chunk-size 500``
+  there when the data has many blank nodes) in requests of at most
   ``chunk_size`` triples (for stores that offer no Graph Store Protocol, or limit request
   sizes). A graph larger than one chunk is visible half-loaded while it loads. Blank nodes are
   scoped to one request, so triples that share a blank node always travel in the same request.
@@ -318,13 +320,21 @@ def _load_update(client: _Client, endpoint: str, iri: str, triples: list[ox.Trip
         # The first request also empties the graph: a graph that fits one chunk is replaced
         # in one request.
         drop = f"DROP SILENT GRAPH <{iri}> ;\n" if number == 1 else ""
-        # Virtuoso 7 refuses blank nodes in INSERT DATA; INSERT { } WHERE { } with one empty
-        # solution inserts the same triples (fresh blank nodes, shared within the request).
-        has_bnodes = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode)
-                         for t in group)
-        head, tail = (("INSERT { ", " } WHERE {}") if has_bnodes else ("INSERT DATA { ", " }"))
-        update = (f"{drop}{head}GRAPH <{iri}> {{\n".encode() + _ntriples(group)
-                  + f"}}{tail}\n".encode())
+        # Virtuoso 7 refuses blank nodes in INSERT DATA: triples with blank nodes go in an
+        # INSERT { } WHERE { } of the same request (one empty solution: the same triples, blank
+        # nodes shared within the request), kept small as Virtuoso compiles it to SQL.
+        plain = [t for t in group if not (isinstance(t.subject, ox.BlankNode)
+                                          or isinstance(t.object, ox.BlankNode))]
+        blank = [t for t in group if isinstance(t.subject, ox.BlankNode)
+                 or isinstance(t.object, ox.BlankNode)]
+        parts = []
+        if plain:
+            parts.append(f"INSERT DATA {{ GRAPH <{iri}> {{\n".encode() + _ntriples(plain)
+                         + b"} }")
+        if blank:
+            parts.append(f"INSERT {{ GRAPH <{iri}> {{\n".encode() + _ntriples(blank)
+                         + b"} } WHERE {}")
+        update = drop.encode() + b" ;\n".join(parts) + b"\n"
         client.send("POST", endpoint, update,
                     {"Content-Type": "application/sparql-update; charset=utf-8"},
                     f"loading graph <{iri}>, chunk {number} of {len(groups)} "
