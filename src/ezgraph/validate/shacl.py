@@ -14,12 +14,13 @@ from pyoxigraph import (
     Triple,
     parse,
 )
-from rdflib import BNode, Graph
+from rdflib import BNode, Graph, Literal
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
 from ezgraph.namespaces import PREFIXES
 from ezgraph.rdfterms import to_rdflib_graph
+from ezgraph.validate import sparql
 
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
@@ -74,18 +75,59 @@ def validate(data: Iterable[Triple | Quad], shapes: Iterable[Triple | Quad]) -> 
 
     No inference: the ontology's subclass axioms are in the data graph, which is what SHACL's
     class targets follow, and what a user's validator sees when it loads the dump.
+
+    pyshacl checks the core constraints; the SHACL-SPARQL constraints it would run once per
+    focus node run once per shape in Oxigraph (:mod:`ezgraph.validate.sparql`), and their results
+    join pyshacl's report. The report equals :func:`validate_with_pyshacl`'s.
     """
-    data_graph = to_rdflib_graph(data)
+    data = list(data)
     shapes_graph = to_rdflib_graph(shapes)
-    conforms, report_graph, _ = pyshacl.validate(
-        data_graph, shacl_graph=shapes_graph, inference="none", abort_on_first=False,
+    fast, core_shapes = sparql.plan(shapes_graph)
+    store = sparql.data_store(data) if fast else None
+    data_graph = to_rdflib_graph(data)
+    del data
+    _, report_graph, _ = pyshacl.validate(
+        data_graph, shacl_graph=core_shapes, inference="none", abort_on_first=False,
         allow_warnings=True, meta_shacl=False, advanced=True, js=False)
+    if store is not None:
+        _merge(report_graph, sparql.evaluate(store, fast, shapes_graph, data_graph))
+    return _outcome(report_graph)
+
+
+def validate_with_pyshacl(data: Iterable[Triple | Quad],
+                          shapes: Iterable[Triple | Quad]) -> Outcome:
+    """The same validation by pyshacl alone over the whole graph: slow, kept as the reference
+    the fast path is tested against."""
+    _, report_graph, _ = pyshacl.validate(
+        to_rdflib_graph(data), shacl_graph=to_rdflib_graph(shapes), inference="none",
+        abort_on_first=False, allow_warnings=True, meta_shacl=False, advanced=True, js=False)
+    return _outcome(report_graph)
+
+
+def _merge(report_graph: Graph, results: Iterable[tuple[BNode, list]]) -> None:
+    """Add results to pyshacl's report, and set sh:conforms as pyshacl would have with them
+    (allow_warnings: only violations make the data non-conforming)."""
+    report = report_graph.value(None, RDF.type, SH.ValidationReport, any=False)
+    if report is None:
+        report = next(report_graph.subjects(RDF.type, SH.ValidationReport))
+    conforms = report_graph.value(report, SH.conforms)
+    violated = conforms is not None and not conforms.toPython()
+    for node, triples in results:
+        report_graph.add((report, SH.result, node))
+        for triple in triples:
+            report_graph.add(triple)
+        violated = violated or (node, SH.resultSeverity, SH.Violation) in report_graph
+    report_graph.set((report, SH.conforms, Literal(not violated)))
+
+
+def _outcome(report_graph: Graph) -> Outcome:
+    conforms = report_graph.value(None, SH.conforms)
     report = _canonical(report_graph)
     results = tuple(sorted(_results(report_graph),
                            key=lambda r: (SEVERITY_ORDER.get(r.severity, 9), r.focus, r.path,
                                           r.message, r.value, r.shape)))
-    return Outcome(bool(conforms) and not any(r.severity == "Violation" for r in results),
-                   results, report)
+    return Outcome(bool(conforms is not None and conforms.toPython())
+                   and not any(r.severity == "Violation" for r in results), results, report)
 
 
 def _results(report: Graph) -> Iterable[Result]:
