@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyoxigraph import (
+    BlankNode,
     CanonicalizationAlgorithm,
     Dataset,
+    Literal,
+    NamedNode,
     Quad,
     RdfFormat,
     Triple,
@@ -23,7 +26,6 @@ from pyoxigraph import (
 )
 
 from ezgraph.namespaces import prefixes_for
-from ezgraph.rdfterms import to_rdflib_graph
 
 
 @dataclass(frozen=True)
@@ -63,23 +65,72 @@ def jsonld_context(base: str) -> dict[str, object]:
     return {"@context": dict(sorted(prefixes_for(base).items()))}
 
 
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 def _jsonld(triples: list[Triple], base: str) -> bytes:
     """Compacted JSON-LD with the published context inline, nodes sorted by @id.
 
     The context is embedded rather than referenced so that the dump reads offline and no
     processor has to fetch anything; the same context is published as ``context.jsonld``.
+
+    Written from the triples directly: the context only holds prefixes, so compacting is
+    writing each IRI as ``prefix:rest``, one node object per subject. (rdflib's serializer took
+    18 of the 21 s of the dumps stage at 100k triples, and built a second in-memory graph.)
+    Literals keep their lexical form and datatype (no native JSON numbers, which would not
+    round-trip); RDF lists stay rdf:first/rdf:rest nodes.
     """
-    graph = to_rdflib_graph(triples)
     context = jsonld_context(base)["@context"]
-    document = json.loads(graph.serialize(format="json-ld", context=context, auto_compact=False))
-    nodes = document.get("@graph", [document] if "@id" in document else [])
-    for node in nodes:
-        for key, value in node.items():
-            if isinstance(value, list):
-                node[key] = sorted(value, key=lambda v: json.dumps(v, sort_keys=True,
-                                                                   ensure_ascii=False))
-    nodes.sort(key=lambda node: str(node.get("@id", "")))
-    ordered = {"@context": context, "@graph": nodes}
+    assert isinstance(context, dict)
+    # Longest namespace first, so that the most specific prefix wins.
+    namespaces = sorted(((ns, prefix) for prefix, ns in context.items()),
+                        key=lambda item: -len(item[0]))
+    cache: dict[str, str] = {}
+
+    def compact(iri: str) -> str:
+        found = cache.get(iri)
+        if found is None:
+            found = iri
+            for namespace, prefix in namespaces:
+                rest = iri[len(namespace):]
+                if iri.startswith(namespace) and rest and not rest.startswith("//"):
+                    found = f"{prefix}:{rest}"
+                    break
+            cache[iri] = found
+        return found
+
+    def node_id(term: NamedNode | BlankNode) -> str:
+        return f"_:{term.value}" if isinstance(term, BlankNode) else compact(term.value)
+
+    def value(term: object) -> object:
+        if isinstance(term, Literal):
+            if term.language:
+                return {"@language": term.language, "@value": term.value}
+            if term.datatype.value == _XSD_STRING:
+                return term.value
+            return {"@type": compact(term.datatype.value), "@value": term.value}
+        assert isinstance(term, NamedNode | BlankNode)
+        return {"@id": node_id(term)}
+
+    def sort_key(item: object) -> str:
+        return json.dumps(item, sort_keys=True, ensure_ascii=False)
+
+    nodes: dict[str, dict[str, list[object]]] = {}
+    for t in triples:
+        node = nodes.setdefault(node_id(t.subject), {})
+        if t.predicate.value == _RDF_TYPE and not isinstance(t.object, Literal):
+            node.setdefault("@type", []).append(node_id(t.object))
+        else:
+            node.setdefault(compact(t.predicate.value), []).append(value(t.object))
+    graph = []
+    for subject in sorted(nodes):
+        document: dict[str, object] = {"@id": subject}
+        for key, values in nodes[subject].items():
+            document[key] = values[0] if len(values) == 1 else sorted(values, key=sort_key)
+        graph.append(document)
+    del nodes
+    ordered = {"@context": context, "@graph": graph}
     return (json.dumps(ordered, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
 
 
