@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pyoxigraph as ox
 import pyshacl
 from pyoxigraph import (
     CanonicalizationAlgorithm,
@@ -20,7 +22,7 @@ from rdflib.namespace import RDF, SH
 
 from ezgraph.namespaces import PREFIXES
 from ezgraph.rdfterms import to_rdflib_graph
-from ezgraph.validate import sparql
+from ezgraph.validate import screen, sparql
 
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
@@ -76,22 +78,41 @@ def validate(data: Iterable[Triple | Quad], shapes: Iterable[Triple | Quad]) -> 
     No inference: the ontology's subclass axioms are in the data graph, which is what SHACL's
     class targets follow, and what a user's validator sees when it loads the dump.
 
-    pyshacl checks the core constraints; the SHACL-SPARQL constraints it would run once per
-    focus node run once per shape in Oxigraph (:mod:`ezgraph.validate.sparql`), and their results
-    join pyshacl's report. The report equals :func:`validate_with_pyshacl`'s.
+    pyshacl checks the core constraints, on the focus nodes that may fail them only: queries
+    in Oxigraph name those (:mod:`ezgraph.validate.screen`), and pyshacl gets the part of the
+    graph they reach. The SHACL-SPARQL constraints it would run once per focus node run once per
+    shape in Oxigraph (:mod:`ezgraph.validate.sparql`), and their results join pyshacl's report.
+    The report equals :func:`validate_with_pyshacl`'s.
     """
     data = list(data)
     shapes_graph = to_rdflib_graph(shapes)
     fast, core_shapes = sparql.plan(shapes_graph)
-    store = sparql.data_store(data) if fast else None
-    data_graph = to_rdflib_graph(data)
-    del data
+    store = sparql.data_store(data)
+    whole_graph = functools.cache(lambda: to_rdflib_graph(data))
+    scope = _screened(store, data, core_shapes)
+    if scope is None:
+        data_graph, focused_shapes = whole_graph(), core_shapes
+    else:
+        data_graph, focused_shapes = scope
     _, report_graph, _ = pyshacl.validate(
-        data_graph, shacl_graph=core_shapes, inference="none", abort_on_first=False,
-        allow_warnings=True, meta_shacl=False, advanced=True, js=False)
-    if store is not None:
-        _merge(report_graph, sparql.evaluate(store, fast, shapes_graph, data_graph))
+        data_graph, shacl_graph=focused_shapes, inference="none", abort_on_first=False,
+        allow_warnings=True, meta_shacl=False, advanced=True, js=False,
+        inplace=scope is not None)  # a graph of its own; without rules nothing changes it
+    _merge(report_graph, sparql.evaluate(store, fast, shapes_graph, whole_graph))
     return _outcome(report_graph)
+
+
+def _screened(store: ox.Store, data: list, shapes: Graph) -> tuple[Graph, Graph] | None:
+    """The data and shapes pyshacl needs to see when it only visits the focus nodes the screen
+    names (:mod:`ezgraph.validate.screen`), or None when the shapes cannot be screened."""
+    within = screen.reach(shapes)
+    compiled = screen.compile_shapes(shapes, exact=screen.lexical_forms_kept(data))
+    if within is None or compiled is None:
+        return None
+    flagged = compiled.run(store)
+    focus_nodes = set().union(*flagged.values()) if flagged else set()
+    triples = screen.neighbourhood(store, data, focus_nodes, within) if focus_nodes else []
+    return to_rdflib_graph(triples), screen.retarget(shapes, flagged)
 
 
 def validate_with_pyshacl(data: Iterable[Triple | Quad],

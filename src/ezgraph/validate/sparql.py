@@ -17,7 +17,7 @@ every other constraint stays in the shapes graph that pyshacl evaluates, exactly
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -256,12 +256,14 @@ def data_store(data: Iterable[ox.Triple | ox.Quad]) -> ox.Store:
 
 
 def evaluate(store: ox.Store, constraints: Iterable[SparqlConstraint], shapes: Graph,
-             data: Graph) -> Iterator[tuple[BNode, list[tuple[Node, Node, Node]]]]:
+             data_graph: Callable[[], Graph]
+             ) -> Iterator[tuple[BNode, list[tuple[Node, Node, Node]]]]:
     """Validation results (result node and its triples) of every constraint.
 
     Oxigraph finds, in one query per constraint, the focus nodes that have solutions. Only for
     those is the constraint then evaluated as pyshacl does, pre-bound in rdflib over ``data``
-    (the rdflib graph of the same data): the values a solution carries (computed sums, the
+    (the rdflib graph of the same data, made by ``data_graph`` only when some constraint has
+    such focus nodes): the values a solution carries (computed sums, the
     lexical form of a MAX) are then rdflib's, as in a plain pyshacl run, where Oxigraph would
     write canonical forms (58 for 58.0). That costs one rdflib query per broken focus node.
     """
@@ -272,6 +274,7 @@ def evaluate(store: ox.Store, constraints: Iterable[SparqlConstraint], shapes: G
         if not focus_nodes:
             continue
         prepared = prepareQuery(constraint.prefixes + constraint.select)
+        data = data_graph()
         for focus in sorted(focus_nodes, key=str):
             this = to_rdflib_term(focus)
             for bound in _solutions(data.query(prepared, initBindings={"this": this})):
