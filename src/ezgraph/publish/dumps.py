@@ -57,7 +57,7 @@ def triples_of(quads: Iterable[Quad]) -> list[Triple]:
 
 def _gzip(data: bytes) -> bytes:
     # mtime=0 and no file name: the same data always gives the same bytes.
-    return gzip.compress(data, compresslevel=9, mtime=0)
+    return gzip.compress(data, compresslevel=6, mtime=0)
 
 
 def jsonld_context(base: str) -> dict[str, object]:
@@ -123,15 +123,17 @@ def _jsonld(triples: list[Triple], base: str) -> bytes:
             node.setdefault("@type", []).append(node_id(t.object))
         else:
             node.setdefault(compact(t.predicate.value), []).append(value(t.object))
-    graph = []
+    # One node object per line, each written by json's C encoder (``indent`` would switch to
+    # the pure-Python one: 2.3 of the 4.3 s of the dumps at 100k triples).
+    lines = []
     for subject in sorted(nodes):
         document: dict[str, object] = {"@id": subject}
         for key, values in nodes[subject].items():
             document[key] = values[0] if len(values) == 1 else sorted(values, key=sort_key)
-        graph.append(document)
+        lines.append(json.dumps(document, ensure_ascii=False, sort_keys=True))
     del nodes
-    ordered = {"@context": context, "@graph": graph}
-    return (json.dumps(ordered, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
+    head = json.dumps(context, ensure_ascii=False, indent=1, sort_keys=True)
+    return ('{"@context": ' + head + ',\n"@graph": [\n' + ",\n".join(lines) + "\n]}\n").encode()
 
 
 def write_dumps(out: Path, quads: list[Quad], base: str, stem: str = "ezgraph") -> list[DumpFile]:
