@@ -217,3 +217,14 @@ def test_the_project_shapes_are_screened() -> None:
     targeted = {s for p in (SH.targetClass, SH.targetSubjectsOf, SH.targetObjectsOf)
                 for s in core.subjects(p, None)}
     assert set(compiled.queries) <= targeted and len(compiled.queries) >= 30
+
+
+def test_literal_focus_nodes_are_validated() -> None:
+    """sh:targetObjectsOf can make a literal a focus node: it has no triples to follow, and
+    pyshacl still reports it."""
+    shapes = list(parse(PREFIXES + """
+ex:S a sh:NodeShape ; sh:targetObjectsOf ex:tag ; sh:nodeKind sh:IRI .""", format=RdfFormat.TURTLE))
+    data = list(parse(PREFIXES + 'ex:a ex:tag "x", ex:t .', format=RdfFormat.TURTLE))
+    result = validate(data, shapes)
+    assert [r.focus for r in result.results] == ["x"]
+    assert result.report == validate_with_pyshacl(data, shapes).report

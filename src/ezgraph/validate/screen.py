@@ -459,7 +459,8 @@ def neighbourhood(store: ox.Store, data: Iterable[ox.Triple | ox.Quad],
     triples that lead to them, and the class hierarchy. Taken from ``data``, not from the
     store, which rewrites literals."""
     seen: set = set(focus_nodes)
-    frontier = list(seen)
+    # A literal focus node (sh:targetObjectsOf, sh:targetNode) is no subject: nothing to follow.
+    frontier = [node for node in seen if not isinstance(node, ox.Literal)]
     inverse = [ox.NamedNode(str(p)) for p in sorted(within.inverse)]
     for _ in range(within.depth):
         reached = []
