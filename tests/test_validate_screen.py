@@ -196,6 +196,11 @@ ex:S a sh:NodeShape ; sh:targetClass ex:T ;
 ex:S a sh:NodeShape ; sh:target [ a sh:SPARQLTarget ; sh:select "SELECT ?this WHERE {}" ] ;
   sh:property [ sh:path ex:p ; sh:minCount 1 ] .""", format="turtle")
     assert screen.compile_shapes(target) is None
+    # A SPARQL constraint pyshacl keeps may read any part of the graph: no neighbourhood will do.
+    rule = Graph().parse(data=PREFIXES + """
+ex:S a sh:NodeShape ; sh:targetClass ex:T ;
+  sh:sparql [ sh:select "SELECT $this WHERE { ?x ex:p ?y }" ] .""", format="turtle")
+    assert screen.compile_shapes(rule) is None
     data = list(parse(PREFIXES + "ex:a a ex:T ; ex:next ex:b . ex:b ex:next ex:c .",
                       format=RdfFormat.TURTLE))
     shapes = list(parse(star.serialize(format="nt"), format=RdfFormat.N_TRIPLES))
@@ -227,4 +232,19 @@ ex:S a sh:NodeShape ; sh:targetObjectsOf ex:tag ; sh:nodeKind sh:IRI .""", forma
     data = list(parse(PREFIXES + 'ex:a ex:tag "x", ex:t .', format=RdfFormat.TURTLE))
     result = validate(data, shapes)
     assert [r.focus for r in result.results] == ["x"]
+    assert result.report == validate_with_pyshacl(data, shapes).report
+
+
+def test_closed_shapes_see_every_property() -> None:
+    """sh:closed reads every property of the focus node, not only the shapes' paths."""
+    shapes = list(parse(PREFIXES + """
+ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:closed true ; sh:ignoredProperties ( rdf:type ) ;
+  sh:property [ sh:path ex:p ; sh:maxCount 1 ] .""", format=RdfFormat.TURTLE))
+    data = list(parse(PREFIXES + "ex:a a ex:T ; ex:p 1 . ex:b a ex:T ; ex:p 1 ; ex:q 2 .",
+                      format=RdfFormat.TURTLE))
+    _, core = sparql.plan(to_rdflib_graph(shapes))
+    within = screen.reach(core)
+    assert within is not None and within.predicates is None
+    result = validate(data, shapes)
+    assert [r.focus for r in result.results] == ["http://example.org/b"]
     assert result.report == validate_with_pyshacl(data, shapes).report

@@ -43,8 +43,10 @@ _NOT_CONSTRAINTS = {
     SH.deactivated, SH.flags, SH.qualifiedMinCount, SH.qualifiedMaxCount,
     SH.qualifiedValueShapesDisjoint, SH.ignoredProperties, SH.prefixes, SH.declare,
 }
-#: What makes the screen give up on the whole shapes graph.
-_UNSCOPED = (SH.target, SH.rule, SH.condition)
+#: What makes the screen give up on the whole shapes graph: targets and rules it cannot
+#: evaluate, and constraints that may read any part of the graph (so no neighbourhood of the
+#: focus nodes is sure to hold what they read).
+_UNSCOPED = (SH.target, SH.rule, SH.condition, SH.sparql, SH.expression, SH.js)
 
 #: Datatypes Oxigraph can cast to: a literal of one of these is well formed iff the cast succeeds.
 _CASTABLE = {XSD[name] for name in (
@@ -79,18 +81,34 @@ _STRINGS_STR = {str(XSD.string), str(RDF.langString)}
 class Screen:
     """The screening query of every shape that has targets."""
 
-    queries: dict[Node, str] = field(default_factory=dict)
+    #: shape -> (update writing its focus nodes into the scratch graph, screening query).
+    queries: dict[Node, tuple[str, str]] = field(default_factory=dict)
 
     def run(self, store: ox.Store) -> dict[Node, set[ox.NamedNode | ox.BlankNode]]:
-        """The focus nodes each shape may fail (shapes with none left out)."""
+        """The focus nodes each shape may fail (shapes with none left out).
+
+        Each shape's focus nodes are found once and written to a scratch graph of ``store``,
+        which the shape's query reads in every branch (a shape with 20 target classes and 13
+        constraints would otherwise evaluate its targets 260 times); the graph is dropped after.
+        """
         flagged: dict[Node, set] = {}
-        for shape, query in self.queries.items():
-            solutions = store.query(query)
-            assert isinstance(solutions, ox.QuerySolutions)
-            nodes = {solution["this"] for solution in solutions}
-            if nodes:
-                flagged[shape] = nodes
+        try:
+            for shape, (targets, query) in self.queries.items():
+                store.update(targets)
+                solutions = store.query(query)
+                assert isinstance(solutions, ox.QuerySolutions)
+                nodes = {solution["this"] for solution in solutions}
+                if nodes:
+                    flagged[shape] = nodes
+        finally:
+            if _SCRATCH in store.named_graphs():
+                store.remove_graph(_SCRATCH)
         return flagged
+
+
+_SCRATCH = ox.NamedNode("urn:ezgraph:screen")
+#: <shape> <focus> ?node: the shape as subject, since a focus node may be a literal.
+_FOCUS = "<urn:ezgraph:focus>"
 
 
 def compile_shapes(shapes: Graph, exact: bool = True) -> Screen | None:
@@ -112,10 +130,12 @@ def compile_shapes(shapes: Graph, exact: bool = True) -> Screen | None:
         targets = _targets(shapes, shape)
         if not targets:
             continue
-        domain = "{ " + " UNION ".join(targets) + " }"
+        domain = f"GRAPH <{_SCRATCH.value}> {{ {shape.n3()} {_FOCUS} ?this }}"
         branches = compiler.fails(shape, "?this", domain)
         if branches:
-            screen.queries[shape] = ("SELECT DISTINCT ?this WHERE {\n"
+            write = (f"INSERT {{ GRAPH <{_SCRATCH.value}> {{ {shape.n3()} {_FOCUS} ?this }} }}"
+                     f" WHERE {{ {' UNION '.join(targets)} }}")
+            screen.queries[shape] = (write, "SELECT DISTINCT ?this WHERE {\n"
                                      + "\nUNION\n".join(f"{{ {b} }}" for b in branches) + "\n}")
     return screen
 
@@ -388,19 +408,25 @@ def _path(g: Graph, path: Node) -> str:
 
 @dataclass(frozen=True)
 class Reach:
-    """How far from a focus node validation reads: ``depth`` steps along any property, and
-    the predicates it follows backwards (inverse paths)."""
+    """How far from a focus node validation reads: ``depth`` steps along ``predicates`` (None:
+    any, as sh:closed reads every property), and the predicates it follows backwards."""
 
     depth: int
     inverse: frozenset[URIRef]
+    predicates: frozenset[URIRef] | None
 
 
-def reach(shapes: Graph) -> Reach | None:
-    """The reach of every shape together, or None when a path has no bound (``*``, ``+``)."""
+def reach(shapes: Graph, of: Iterable[Node] | None = None) -> Reach | None:
+    """What validating against the shapes ``of`` (default: every targeted shape) reads, or None
+    when a path has no bound (``*``, ``+``)."""
     inverse: set[URIRef] = set()
+    # rdf:type for sh:class (rdfs:subClassOf is always taken), and the paths and pairs met.
+    predicates: set[URIRef] = {URIRef(RDF.type)}
+    closed = False
 
     def path_length(path: Node) -> int | None:
         if isinstance(path, URIRef):
+            predicates.add(path)
             return 1
         if shapes.value(path, RDF.first) is not None:
             steps = [path_length(step) for step in Collection(shapes, path)]
@@ -408,6 +434,7 @@ def reach(shapes: Graph) -> Reach | None:
         inner = shapes.value(path, SH.inversePath)
         if isinstance(inner, URIRef):
             inverse.add(inner)
+            predicates.add(inner)
             return 1
         if inner is not None or shapes.value(path, SH.zeroOrMorePath) is not None \
                 or shapes.value(path, SH.oneOrMorePath) is not None:
@@ -424,13 +451,17 @@ def reach(shapes: Graph) -> Reach | None:
     def shape_depth(shape: Node, seen: frozenset[Node]) -> int | None:
         """Steps along paths from the shape's focus node to the farthest value nodes it reads
         (whose own triples, such as their types for sh:class, come with them)."""
+        nonlocal closed
         if shape in seen:
             return 0  # recursion: pyshacl stops there too
         seen = seen | {shape}
+        closed = closed or _true(shapes.value(shape, SH.closed))
         below = 0
         for parameter, argument in shapes.predicate_objects(shape):
             nested: list[Node] = []
-            if parameter in (SH.node, SH.property, SH.qualifiedValueShape, SH["not"]):
+            if parameter in _PAIRS and isinstance(argument, URIRef):
+                predicates.add(argument)
+            elif parameter in (SH.node, SH.property, SH.qualifiedValueShape, SH["not"]):
                 nested = [argument]
             elif parameter in (SH["and"], SH["or"], SH.xone):
                 nested = list(Collection(shapes, argument))
@@ -445,41 +476,59 @@ def reach(shapes: Graph) -> Reach | None:
         length = path_length(path)
         return None if length is None else length + below
 
-    depths = [shape_depth(shape, frozenset()) for shape in _targeted_shapes(shapes)]
+    depths = [shape_depth(shape, frozenset())
+              for shape in (_targeted_shapes(shapes) if of is None else of)]
     if None in depths:
         return None
-    return Reach(max(depths, default=0), frozenset(inverse))  # type: ignore[type-var]
+    return Reach(max(depths, default=0), frozenset(inverse),  # type: ignore[type-var]
+                 None if closed else frozenset(predicates))
 
 
 def neighbourhood(store: ox.Store, data: Iterable[ox.Triple | ox.Quad],
-                  focus_nodes: Iterable[ox.NamedNode | ox.BlankNode],
-                  within: Reach) -> list[ox.Triple | ox.Quad]:
-    """The triples of ``data`` validation reads from ``focus_nodes``: those of every node up to
-    ``within.depth`` steps away (backwards along the inverse predicates too), the inverse
-    triples that lead to them, and the class hierarchy. Taken from ``data``, not from the
-    store, which rewrites literals."""
-    seen: set = set(focus_nodes)
-    # A literal focus node (sh:targetObjectsOf, sh:targetNode) is no subject: nothing to follow.
-    frontier = [node for node in seen if not isinstance(node, ox.Literal)]
-    inverse = [ox.NamedNode(str(p)) for p in sorted(within.inverse)]
-    for _ in range(within.depth):
-        reached = []
-        for node in frontier:
-            for quad in store.quads_for_pattern(node, None, None):
-                if not isinstance(quad.object, ox.Literal) and quad.object not in seen:
-                    seen.add(quad.object)
-                    reached.append(quad.object)
-            for predicate in inverse:
-                for quad in store.quads_for_pattern(None, predicate, node):
-                    if quad.subject not in seen:
-                        seen.add(quad.subject)
-                        reached.append(quad.subject)
-        frontier = reached
-    backwards = set(inverse)
+                  scopes: Iterable[tuple[Iterable[ox.Term], Reach]],
+                  exact: bool = True) -> list[ox.Triple]:
+    """The triples validation reads from each scope's focus nodes: those along the scope's
+    predicates of every node up to its depth in steps (backwards along its inverse predicates
+    too, with the triples that lead there), and the class hierarchy.
+
+    With ``exact`` (:func:`lexical_forms_kept`) they are the store's triples; otherwise the
+    same triples are taken from ``data``, since the store has rewritten some literals."""
+    default = ox.DefaultGraph()
+    found: set[ox.Triple] = set()
+    for focus_nodes, within in scopes:
+        forward = ([None] if within.predicates is None
+                   else [ox.NamedNode(str(p)) for p in sorted(within.predicates)])
+        inverse = [ox.NamedNode(str(p)) for p in sorted(within.inverse)]
+        # A literal focus node (sh:targetObjectsOf, sh:targetNode) is no subject.
+        frontier = [node for node in focus_nodes if not isinstance(node, ox.Literal)]
+        seen = set(frontier)
+        for level in range(within.depth + 1):
+            reached = []
+            for node in frontier:
+                steps = [q for p in forward for q in store.quads_for_pattern(node, p, None,
+                                                                               default)]
+                back = [q for p in inverse for q in store.quads_for_pattern(None, p, node,
+                                                                              default)]
+                found.update(ox.Triple(q.subject, q.predicate, q.object) for q in steps + back)
+                if level == within.depth:
+                    continue
+                for term in [q.object for q in steps] + [q.subject for q in back]:
+                    if not isinstance(term, ox.Literal) and term not in seen:
+                        seen.add(term)
+                        reached.append(term)
+            frontier = reached
     sub_class_of = ox.NamedNode(str(RDFS.subClassOf))
-    return [t for t in data
-            if t.subject in seen or t.predicate == sub_class_of
-            or (t.predicate in backwards and t.object in seen)]
+    found.update(ox.Triple(q.subject, q.predicate, q.object)
+                 for q in store.quads_for_pattern(None, sub_class_of, None, default))
+    if exact:
+        return sorted(found, key=str)
+    # The same triples with the literals as written: keyed by subject and predicate, which
+    # the store does not rewrite, and by the object where that is no literal.
+    keys = {(t.subject, t.predicate, None if isinstance(t.object, ox.Literal) else t.object)
+            for t in found}
+    return [ox.Triple(t.subject, t.predicate, t.object) for t in data
+            if (t.subject, t.predicate,
+                None if isinstance(t.object, ox.Literal) else t.object) in keys]
 
 
 def retarget(shapes: Graph, flagged: dict[Node, set]) -> Graph:

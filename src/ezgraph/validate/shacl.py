@@ -91,38 +91,41 @@ def validate(data: Iterable[Triple | Quad], shapes: Iterable[Triple | Quad]) -> 
     whole_graph = functools.cache(lambda: to_rdflib_graph(data))
     scope = _screened(store, data, core_shapes)
     if scope is None:
-        data_graph, focused_shapes = whole_graph(), core_shapes
+        report_graph = _pyshacl(whole_graph(), core_shapes)
     else:
-        data_graph, focused_shapes = scope
-    _, report_graph, _ = pyshacl.validate(
-        data_graph, shacl_graph=focused_shapes, inference="none", abort_on_first=False,
-        allow_warnings=True, meta_shacl=False, advanced=True, js=False,
-        inplace=scope is not None)  # a graph of its own; without rules nothing changes it
+        report_graph = _pyshacl(*scope, inplace=True)
     _merge(report_graph, sparql.evaluate(store, fast, shapes_graph, whole_graph))
     return _outcome(report_graph)
 
 
 def _screened(store: ox.Store, data: list, shapes: Graph) -> tuple[Graph, Graph] | None:
-    """The data and shapes pyshacl needs to see when it only visits the focus nodes the screen
-    names (:mod:`ezgraph.validate.screen`), or None when the shapes cannot be screened."""
-    within = screen.reach(shapes)
-    compiled = screen.compile_shapes(shapes, exact=screen.lexical_forms_kept(data))
-    if within is None or compiled is None:
+    """The data pyshacl needs to see when it only visits the focus nodes the screen names
+    (:mod:`ezgraph.validate.screen`), and the shapes retargeted to those nodes; None when the
+    shapes cannot be screened."""
+    exact = screen.lexical_forms_kept(data)
+    compiled = screen.compile_shapes(shapes, exact)
+    if screen.reach(shapes) is None or compiled is None:
         return None
     flagged = compiled.run(store)
-    focus_nodes = set().union(*flagged.values()) if flagged else set()
-    triples = screen.neighbourhood(store, data, focus_nodes, within) if focus_nodes else []
+    scopes = [(nodes, screen.reach(shapes, [shape])) for shape, nodes in flagged.items()]
+    triples = screen.neighbourhood(store, data, scopes, exact) if flagged else []  # type: ignore[arg-type]
     return to_rdflib_graph(triples), screen.retarget(shapes, flagged)
+
+
+def _pyshacl(data_graph: Graph, shapes_graph: Graph, inplace: bool = False) -> Graph:
+    # inplace: the graph is our own, and without SHACL rules (which the screen refuses)
+    # nothing changes it.
+    _, report_graph, _ = pyshacl.validate(
+        data_graph, shacl_graph=shapes_graph, inference="none", abort_on_first=False,
+        allow_warnings=True, meta_shacl=False, advanced=True, js=False, inplace=inplace)
+    return report_graph
 
 
 def validate_with_pyshacl(data: Iterable[Triple | Quad],
                           shapes: Iterable[Triple | Quad]) -> Outcome:
     """The same validation by pyshacl alone over the whole graph: slow, kept as the reference
     the fast path is tested against."""
-    _, report_graph, _ = pyshacl.validate(
-        to_rdflib_graph(data), shacl_graph=to_rdflib_graph(shapes), inference="none",
-        abort_on_first=False, allow_warnings=True, meta_shacl=False, advanced=True, js=False)
-    return _outcome(report_graph)
+    return _outcome(_pyshacl(to_rdflib_graph(data), to_rdflib_graph(shapes)))
 
 
 def _merge(report_graph: Graph, results: Iterable[tuple[BNode, list]]) -> None:
