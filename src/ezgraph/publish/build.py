@@ -25,7 +25,14 @@ from ezgraph.mapping.mapper import map_curated
 from ezgraph.mapping.turtle import concept_index, read_turtle_dir
 from ezgraph.namespaces import DEFAULT_BASE
 from ezgraph.publish.describe import describe
-from ezgraph.publish.dumps import DumpFile, canonical, write_dumps, write_file, write_graph
+from ezgraph.publish.dumps import (
+    DumpFile,
+    canonical,
+    triples_of,
+    write_dumps,
+    write_file,
+    write_graph,
+)
 from ezgraph.sources.errors import ErrorCollector, InputErrors
 from ezgraph.sources.records import read_curated
 from ezgraph.validate.shacl import Outcome, validate
@@ -139,17 +146,18 @@ def build(config: BuildConfig, log: Log = print, publish: bool = True) -> BuildR
     try:
         with stages.stage("dumps") as notes:
             quads = canonical(graphs.all)
-            files = write_dumps(staging, quads, config.base)
+            triples = triples_of(quads)
+            files = write_dumps(staging, quads, config.base, triples=triples)
             ontology_quads = [q for q in quads if q.graph_name.value.endswith("graph/ontology")]
             shapes_quads = [q for q in quads if q.graph_name.value.endswith("graph/shapes")]
             files.append(write_graph(staging, "ontology.ttl", _triples(ontology_quads),
                                      config.base, "the ontology and its vocabularies"))
             files.append(write_graph(staging, "shapes.ttl", _triples(shapes_quads), config.base,
                                      "the SHACL shapes"))
-            triple_count = len({(q.subject, q.predicate, q.object) for q in quads})
+            triple_count = len(triples)
             notes.append(f"{len(quads)} quads, {triple_count} distinct triples")
         with stages.stage("describe") as notes:
-            void, dcat = describe(quads, files, config.base, graphs.sources)
+            void, dcat = describe(quads, triples, files, config.base, graphs.sources)
             files.append(write_graph(staging, "void.ttl", void, config.base,
                                      "VoID description of the dataset"))
             files.append(write_graph(staging, "dcat.ttl", dcat, config.base,

@@ -37,9 +37,10 @@ def _media_iri(media_type: str) -> URIRef:
     return URIRef(f"https://www.iana.org/assignments/media-types/{media_type}")
 
 
-def describe(quads: list[Quad], dumps: list[DumpFile], base: str,
+def describe(quads: list[Quad], triples: list[Triple], dumps: list[DumpFile], base: str,
              sources: Iterable[str]) -> tuple[list[Triple], list[Triple]]:
-    """VoID and DCAT descriptions (as two sorted triple lists) of the dataset ``quads``."""
+    """VoID and DCAT descriptions (as two sorted triple lists) of the dataset ``quads``, whose
+    distinct triples are ``triples``."""
     dataset = URIRef(f"{base}dataset")
     void, dcat = Graph(), Graph()
     for graph in (void, dcat):
@@ -47,19 +48,20 @@ def describe(quads: list[Quad], dumps: list[DumpFile], base: str,
             graph.bind(prefix, namespace)
         graph.bind("spdx", SPDX)
 
-    triples = {(q.subject, q.predicate, q.object) for q in quads}
-    classes = Counter(o.value for s, p, o in triples
-                      if p.value == str(RDF.type) and isinstance(o, NamedNode))
-    properties = Counter(p.value for _, p, _ in triples)
+    rdf_type = NamedNode(str(RDF.type))
+    classes = Counter(t.object.value for t in triples
+                      if t.predicate == rdf_type and isinstance(t.object, NamedNode))
+    properties = Counter(t.predicate.value for t in triples)
+    subjects = len({t.subject for t in triples})
     per_graph = Counter(q.graph_name.value for q in quads if isinstance(q.graph_name, NamedNode))
 
     void.add((dataset, RDF.type, VOID.Dataset))
     void.add((dataset, DCTERMS.title, Literal(TITLE, lang="en")))
     void.add((dataset, DCTERMS.license, LICENSE))
     void.add((dataset, VOID.triples, Literal(len(triples))))
-    void.add((dataset, VOID.entities, Literal(len({s for s, _, _ in triples}))))
-    void.add((dataset, VOID.distinctSubjects, Literal(len({s for s, _, _ in triples}))))
-    void.add((dataset, VOID.distinctObjects, Literal(len({o for _, _, o in triples}))))
+    void.add((dataset, VOID.entities, Literal(subjects)))
+    void.add((dataset, VOID.distinctSubjects, Literal(subjects)))
+    void.add((dataset, VOID.distinctObjects, Literal(len({t.object for t in triples}))))
     void.add((dataset, VOID.classes, Literal(len(classes))))
     void.add((dataset, VOID.properties, Literal(len(properties))))
     void.add((dataset, VOID.uriSpace, Literal(f"{base}id/")))

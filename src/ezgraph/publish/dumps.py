@@ -44,18 +44,44 @@ class DumpFile:
 
 
 def canonical(quads: Iterable[Quad]) -> list[Quad]:
-    """Quads with canonical blank node labels, sorted."""
-    dataset = Dataset(quads)
-    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
-    return sorted(dataset, key=str)
+    """Quads with canonical blank node labels, sorted.
+
+    Only the quads with a blank node take part in RDFC-1.0 (a blank node's label depends on
+    the quads it occurs in and on the blank nodes related through them), so only those are
+    canonicalized: the same labels as the whole dataset's, without hashing a million others.
+    """
+    plain: list[Quad] = []
+    blank: list[Quad] = []
+    for q in quads:
+        if (isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode)
+                or isinstance(q.graph_name, BlankNode)):
+            blank.append(q)
+        else:
+            plain.append(q)
+    if blank:
+        dataset = Dataset(blank)
+        dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+        plain.extend(dataset)
+    return sorted(set(plain), key=str)
 
 
-def triples_of(quads: Iterable[Quad]) -> list[Triple]:
-    """The quads merged into one graph (duplicates across graphs counted once), sorted."""
-    return sorted({Triple(q.subject, q.predicate, q.object) for q in quads}, key=str)
+def triples_of(quads: list[Quad]) -> list[Triple]:
+    """The quads merged into one graph (duplicates across graphs counted once), sorted.
+
+    ``quads`` must be sorted as :func:`canonical` sorts them: a quad's text starts with its
+    triple's, so the quads of one triple are neighbours and the triples come out sorted.
+    """
+    triples: list[Triple] = []
+    previous = None
+    for q in quads:
+        key = (q.subject, q.predicate, q.object)
+        if key != previous:
+            triples.append(Triple(*key))
+            previous = key
+    return triples
 
 
-def _gzip(data: bytes) -> bytes:
+def gzip_bytes(data: bytes) -> bytes:
     # mtime=0 and no file name: the same data always gives the same bytes.
     return gzip.compress(data, compresslevel=6, mtime=0)
 
@@ -136,10 +162,12 @@ def _jsonld(triples: list[Triple], base: str) -> bytes:
     return ('{"@context": ' + head + ',\n"@graph": [\n' + ",\n".join(lines) + "\n]}\n").encode()
 
 
-def write_dumps(out: Path, quads: list[Quad], base: str, stem: str = "ezgraph") -> list[DumpFile]:
-    """Write the dataset dumps into ``out``; ``quads`` must already be canonical and sorted."""
+def write_dumps(out: Path, quads: list[Quad], base: str, stem: str = "ezgraph",
+                triples: list[Triple] | None = None) -> list[DumpFile]:
+    """Write the dataset dumps into ``out``; ``quads`` must already be canonical and sorted
+    (``triples``, if given, :func:`triples_of` them)."""
     prefixes = prefixes_for(base)
-    triples = triples_of(quads)
+    triples = triples_of(quads) if triples is None else triples
     nquads = serialize(quads, format=RdfFormat.N_QUADS)
     ntriples = serialize(triples, format=RdfFormat.N_TRIPLES)
     formats = "http://www.w3.org/ns/formats/"
@@ -148,12 +176,12 @@ def write_dumps(out: Path, quads: list[Quad], base: str, stem: str = "ezgraph") 
                                                        prefixes=prefixes),
          "the dataset with one named graph per source document, plus ontology and shapes",
          formats + "TriG"),
-        (f"{stem}.nq.gz", "application/gzip", _gzip(nquads),
+        (f"{stem}.nq.gz", "application/gzip", gzip_bytes(nquads),
          "the dataset as gzipped N-Quads (application/n-quads inside)", formats + "N-Quads"),
         (f"{stem}.ttl", "text/turtle", serialize(triples, format=RdfFormat.TURTLE,
                                                  prefixes=prefixes),
          "all triples merged into one graph, Turtle", formats + "Turtle"),
-        (f"{stem}.nt.gz", "application/gzip", _gzip(ntriples),
+        (f"{stem}.nt.gz", "application/gzip", gzip_bytes(ntriples),
          "all triples as gzipped N-Triples (application/n-triples inside)",
          formats + "N-Triples"),
         (f"{stem}.jsonld", "application/ld+json", _jsonld(triples, base),

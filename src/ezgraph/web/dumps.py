@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import gzip
 import hashlib
 import json
 import logging
@@ -235,7 +234,7 @@ class StoreDumps:
 
     def _build(self, store: Store, release: str, base: str) -> None:
         # The build's own writer: the same canonical labels, order and bytes.
-        from ezgraph.publish.dumps import canonical
+        from ezgraph.publish.dumps import canonical, gzip_bytes
 
         info = store.info()
         quads: list[ox.Quad] = []
@@ -259,8 +258,7 @@ class StoreDumps:
         directory = Path(tempfile.mkdtemp(prefix="ezgraph-dumps-"))
         atexit.register(shutil.rmtree, directory, True)
         try:
-            nquads = gzip.compress(ox.serialize(ordered, format=ox.RdfFormat.N_QUADS),
-                                   compresslevel=9, mtime=0)
+            nquads = gzip_bytes(ox.serialize(ordered, format=ox.RdfFormat.N_QUADS))
             trig = ox.serialize(ordered, format=ox.RdfFormat.TRIG,
                                 prefixes=prefixes_for(base))
             files = []
