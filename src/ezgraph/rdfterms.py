@@ -22,6 +22,18 @@ def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal):
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
+def to_oxigraph_term(term: URIRef | BNode | Literal) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
 def to_rdflib_graph(triples: Iterable[ox.Triple | ox.Quad]) -> Graph:
     """One rdflib graph of the given triples (quads are merged)."""
     graph = Graph()

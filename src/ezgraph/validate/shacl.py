@@ -12,16 +12,14 @@ from pyoxigraph import (
     CanonicalizationAlgorithm,
     Dataset,
     Quad,
-    RdfFormat,
     Triple,
-    parse,
 )
 from rdflib import BNode, Graph, Literal
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
 from ezgraph.namespaces import PREFIXES
-from ezgraph.rdfterms import to_rdflib_graph
+from ezgraph.rdfterms import to_oxigraph_term, to_rdflib_graph
 from ezgraph.validate import screen, sparql
 
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -197,9 +195,8 @@ def _path_text(report: Graph, path) -> str:
 
 
 def _canonical(graph: Graph) -> tuple[Triple, ...]:
-    triples = list(parse(graph.serialize(format="nt", encoding="utf-8"),
-                         format=RdfFormat.N_TRIPLES))
-    dataset = Dataset(Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset = Dataset(Quad(to_oxigraph_term(s), to_oxigraph_term(p), to_oxigraph_term(o))
+                      for s, p, o in graph)
     dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
     return tuple(sorted((Triple(q.subject, q.predicate, q.object) for q in dataset), key=str))
 
