@@ -168,31 +168,33 @@ def write_dumps(out: Path, quads: list[Quad], base: str, stem: str = "ezgraph",
     (``triples``, if given, :func:`triples_of` them)."""
     prefixes = prefixes_for(base)
     triples = triples_of(quads) if triples is None else triples
-    nquads = serialize(quads, format=RdfFormat.N_QUADS)
-    ntriples = serialize(triples, format=RdfFormat.N_TRIPLES)
     formats = "http://www.w3.org/ns/formats/"
+    # Each dump is made, written and let go before the next (together they are about six
+    # times the N-Quads size: over 1 GB at 1M triples).
     outputs = [
-        (f"{stem}.trig", "application/trig", serialize(quads, format=RdfFormat.TRIG,
-                                                       prefixes=prefixes),
+        (f"{stem}.trig", "application/trig",
+         lambda: serialize(quads, format=RdfFormat.TRIG, prefixes=prefixes),
          "the dataset with one named graph per source document, plus ontology and shapes",
          formats + "TriG"),
-        (f"{stem}.nq.gz", "application/gzip", gzip_bytes(nquads),
+        (f"{stem}.nq.gz", "application/gzip",
+         lambda: gzip_bytes(serialize(quads, format=RdfFormat.N_QUADS)),
          "the dataset as gzipped N-Quads (application/n-quads inside)", formats + "N-Quads"),
-        (f"{stem}.ttl", "text/turtle", serialize(triples, format=RdfFormat.TURTLE,
-                                                 prefixes=prefixes),
+        (f"{stem}.ttl", "text/turtle",
+         lambda: serialize(triples, format=RdfFormat.TURTLE, prefixes=prefixes),
          "all triples merged into one graph, Turtle", formats + "Turtle"),
-        (f"{stem}.nt.gz", "application/gzip", gzip_bytes(ntriples),
+        (f"{stem}.nt.gz", "application/gzip",
+         lambda: gzip_bytes(serialize(triples, format=RdfFormat.N_TRIPLES)),
          "all triples as gzipped N-Triples (application/n-triples inside)",
          formats + "N-Triples"),
-        (f"{stem}.jsonld", "application/ld+json", _jsonld(triples, base),
+        (f"{stem}.jsonld", "application/ld+json", lambda: _jsonld(triples, base),
          "all triples as JSON-LD, compacted with the context of context.jsonld",
          formats + "JSON-LD"),
-        (f"{stem}.rdf", "application/rdf+xml", serialize(triples, format=RdfFormat.RDF_XML,
-                                                         prefixes=prefixes),
+        (f"{stem}.rdf", "application/rdf+xml",
+         lambda: serialize(triples, format=RdfFormat.RDF_XML, prefixes=prefixes),
          "all triples as RDF/XML", formats + "RDF_XML"),
     ]
-    files = [write_file(out, name, media, data, description, fmt)
-             for name, media, data, description, fmt in outputs]
+    files = [write_file(out, name, media, make(), description, fmt)
+             for name, media, make, description, fmt in outputs]
     context = json.dumps(jsonld_context(base), ensure_ascii=False, indent=1) + "\n"
     files.append(write_file(out, "context.jsonld", "application/ld+json", context.encode(),
                             "the JSON-LD @context of ezgraph.jsonld"))
