@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="FILE", help="serve these RDF files instead of the built graph")
     serve.add_argument("--store", default=None,
                        help="serve from a store: a SPARQL endpoint URL, or oxigraph:PATH / memory:")
+    serve.add_argument("--release-ttl", type=float, default=None, metavar="SECONDS",
+                       help="with --store URL: seconds between two readings of the store's "
+                            "release, so a republish shows (default: 5)")
 
     publish = commands.add_parser("publish", help="load a build into a SPARQL 1.1 store")
     publish.add_argument("--dist", type=Path, default=Path("dist"))

@@ -132,6 +132,12 @@ class StoreUnavailable(StoreError):
 class Store(ABC):
     """A read-only SPARQL dataset whose default graph is the union of its named graphs."""
 
+    #: False when the data cannot change while the store is open (an embedded store, a file
+    #: loaded into memory): its release id is then fixed and may be kept for good. True for a
+    #: store others can write to (a remote endpoint), whose ``info().release`` must be asked
+    #: again; the web tier neither keeps it nor caches whole answers for it.
+    release_can_change: bool = False
+
     @abstractmethod
     def query(self, request: QueryRequest) -> QueryResponse:
         """Answer ``request`` or raise a :class:`StoreError`; never leaves work running past

@@ -34,7 +34,12 @@ What this class adds on top of forwarding a query:
   catalogue or count that was fully answered is kept.
 * **The release** is the SHA-256 prefix of the N-Quads dump that the metadata graph's DCAT
   records (the same id ``manifest.json`` has, so ETags match the embedded store's), else
-  ``release``, else a digest of the per-graph triple counts.
+  ``release``, else a digest of the per-graph triple counts. The data can be republished while
+  it is served, so the recorded release is read again (one small query on the metadata graph)
+  when ``info()`` is asked and it was last read more than ``release_ttl`` seconds ago (5 by
+  default); when it has changed, the catalogue and counts are dropped and fetched again. Without
+  a recorded release (no metadata graph, or ``graphs`` given) the counts digest follows the
+  counts, which are kept ``info_ttl`` seconds.
 
 Answers are not cached here (the data behind a URL can change at any moment); the web tier's
 per-release caches apply once the release is known.
@@ -45,6 +50,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import re
 import threading
 import time
@@ -74,6 +80,8 @@ from ezgraph.store.base import (
 )
 from ezgraph.store.guard import check_dataset_params, check_scan, scan_query, tokenize
 from ezgraph.store.memory import encode_boolean, encode_solutions, encode_triples
+
+log = logging.getLogger(__name__)
 
 TimeoutParameter = Literal["auto", "virtuoso", "fuseki", "none"]
 
@@ -125,6 +133,7 @@ class RemoteStore(Store):
         base_iri: str = DEFAULT_BASE,
         metadata_graph: str | None = DEFAULT_BASE + "graph/metadata",
         info_ttl: float = 60.0,
+        release_ttl: float = 5.0,
         cooldown: float = 2.0,
         retry_after: int = 10,
         timeout_parameter: TimeoutParameter = "auto",
@@ -141,6 +150,7 @@ class RemoteStore(Store):
         self._metadata_graph = metadata_graph
         self._release = release
         self._info_ttl = info_ttl
+        self._release_ttl = release_ttl
         self._cooldown = cooldown
         self._retry_after = retry_after
         self._timeout_parameter = timeout_parameter
@@ -149,7 +159,11 @@ class RemoteStore(Store):
         self._prefixes = dict(prefixes if prefixes is not None else prefixes_for(base_iri))
         self._lock = threading.Lock()
         self._cached_catalogue: _Catalogue | None = None
-        self._cached_info: tuple[float, StoreInfo] | None = None
+        #: The counts, when they were taken, and the catalogue they were taken with.
+        self._cached_info: tuple[float, StoreInfo, _Catalogue] | None = None
+        self._release_lock = threading.Lock()
+        #: When the metadata graph's release was last read (monotonic clock; -inf: never).
+        self._release_read_at = float("-inf")
         self._down_until = 0.0
         self._down_reason = ""
         #: False from a failed exchange until the next one that gets an answer.
@@ -171,6 +185,7 @@ class RemoteStore(Store):
         if media_type not in (GRAPH_MEDIA_TYPES if graph_form else RESULTS_MEDIA_TYPES):
             raise ValueError(f"unsupported media type {media_type!r} for a {scan.form} result")
 
+        self._follow_release()  # a republish may have changed the graphs of the dataset
         catalogue = self._catalogue()
         check_scan(scan, catalogue.graph_iris)
         check_dataset_params(
@@ -210,9 +225,14 @@ class RemoteStore(Store):
             form, body, truncated = self._results_answer(response, media_type, request.max_rows)
         return QueryResponse(form, media_type, body, truncated, time.perf_counter() - started)
 
+    #: Others may republish the data while it is served (see the module docstring).
+    release_can_change = True
+
     def info(self) -> StoreInfo:
+        self._follow_release()
         cached = self._cached_info
-        if cached is not None and time.monotonic() - cached[0] < self._info_ttl:
+        if (cached is not None and time.monotonic() - cached[0] < self._info_ttl
+                and cached[2] is self._cached_catalogue):  # not from an older catalogue
             if not self._reachable:
                 # The last exchange failed: the counts are still right, but /health and the
                 # callers must hear that the store is down until it answers again.
@@ -233,14 +253,39 @@ class RemoteStore(Store):
         triples = int(total_rows[0]["n"]["value"]) if total_rows else 0
         release = catalogue.release or self._release or _counts_digest(triples, graphs)
         info = StoreInfo(backend="remote", triples=triples, graphs=graphs, release=release)
-        self._cached_info = (time.monotonic(), info)
+        self._cached_info = (time.monotonic(), info, catalogue)
         return info
 
     def refresh(self) -> None:
         """Forget the catalogue and counts: the next request fetches them again (after a
-        publish, so as not to wait up to ``info_ttl`` seconds)."""
+        publish, so as not to wait up to ``release_ttl`` or ``info_ttl`` seconds)."""
         self._cached_catalogue = None
         self._cached_info = None
+
+    def _follow_release(self) -> None:
+        """Read the release the metadata graph records, at most every ``release_ttl`` seconds;
+        when it is not the one the kept catalogue has, forget catalogue and counts (a publish
+        happened: the graph list, the counts and the release are all fetched again)."""
+        if self._configured_graphs is not None or not self._metadata_graph:
+            return  # the catalogue reads no release from the store: nothing to follow
+        if time.monotonic() - self._release_read_at < self._release_ttl:
+            return
+        with self._release_lock:  # one reader at a time; the others use what it found
+            started = time.monotonic()
+            if started - self._release_read_at < self._release_ttl:
+                return
+            catalogue = self._cached_catalogue
+            if catalogue is None:
+                # Nothing kept: the catalogue about to be fetched reads the release itself.
+                self._release_read_at = started
+                return
+            recorded = self._recorded_release(self._metadata_graph)
+            self._release_read_at = started
+            if recorded != catalogue.release and self._cached_catalogue is catalogue:
+                log.info("the store at %s now holds release %s (was %s): reading its "
+                         "catalogue again", self.endpoint, recorded or "(none)",
+                         catalogue.release or "(none)")
+                self.refresh()
 
     # ------------------------------------------------------------------ the dataset
 
@@ -252,8 +297,10 @@ class RemoteStore(Store):
             cached = self._cached_catalogue
             if cached is not None and time.monotonic() - cached.fetched_at < self._info_ttl:
                 return cached
+            started = time.monotonic()
             catalogue = self._fetch_catalogue()
             self._cached_catalogue = catalogue
+            self._release_read_at = started  # the release was just read with it
             return catalogue
 
     def _fetch_catalogue(self) -> _Catalogue:
@@ -295,6 +342,11 @@ class RemoteStore(Store):
             "?g . ?g a <http://www.w3.org/ns/sparql-service-description#NamedGraph> } }"
         )
         listed = [row["g"]["value"] for row in rows if row.get("g", {}).get("type") == "uri"]
+        return listed, self._recorded_release(metadata_graph)
+
+    def _recorded_release(self, metadata_graph: str) -> str:
+        """The release the metadata graph's DCAT records ("" when it records none)."""
+        graph = f"GRAPH <{metadata_graph}>"
         # The build names its release after the N-Quads dump's SHA-256 (manifest.json).
         rows = self._select(
             f"SELECT ?sum WHERE {{ {graph} {{ ?file <http://www.w3.org/ns/dcat#downloadURL> "
@@ -304,7 +356,7 @@ class RemoteStore(Store):
         )
         checksum = rows[0]["sum"]["value"] if rows else ""
         release = checksum[:16] if re.fullmatch(r"[0-9a-fA-F]{64}", checksum) else ""
-        return listed, release.lower()
+        return release.lower()
 
     @staticmethod
     def _union_params(catalogue: _Catalogue) -> list[tuple[str, str]]:

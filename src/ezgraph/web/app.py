@@ -12,7 +12,8 @@ UI blueprints. Cross-cutting behaviour lives here:
 * repeated ``GET`` requests for query answers and Linked Data documents are answered from a
   per-release cache of whole responses before Flask routes them
   (:mod:`ezgraph.web.response_cache`), when the store can name its release (the embedded
-  Oxigraph store: its data cannot change while it is open); ``EZGRAPH_RESPONSE_CACHE_BYTES``
+  Oxigraph store: its data cannot change while it is open; never for a store others can
+  republish to, such as a remote endpoint); ``EZGRAPH_RESPONSE_CACHE_BYTES``
   in the config bounds it (0 turns it off);
 * ``/health`` answers JSON ``{"status", "triples", "release", "backend"}`` (503 when the store
   cannot answer).
@@ -67,7 +68,8 @@ def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:
     app.add_url_rule("/health", "health", health)
     app.after_request(_cors_headers)
     cache_bytes = app.config.get("EZGRAPH_RESPONSE_CACHE_BYTES", DEFAULT_MAX_BYTES)
-    if callable(getattr(state.store, "release_if_known", None)) and cache_bytes:
+    if (callable(getattr(state.store, "release_if_known", None)) and cache_bytes
+            and not getattr(state.store, "release_can_change", False)):
         # Asked on every request: the cache follows the store's release, whatever it is now.
         app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
             app.wsgi_app, lambda: state.store.release_if_known(), cache_bytes  # type: ignore[attr-defined]

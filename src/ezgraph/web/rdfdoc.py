@@ -325,7 +325,16 @@ _release_cache: weakref.WeakKeyDictionary[Store, str] = weakref.WeakKeyDictionar
 
 
 def store_release(store: Store, manifest: dict | None) -> str:
-    """The id of the loaded release ("" when the backend cannot tell), looked up once."""
+    """The id of the release served ("" when the backend cannot tell).
+
+    A store whose data cannot change (embedded, read-only) has one release while it is open:
+    the build's ``manifest`` names it, else it is looked up once and kept. A store others can
+    republish to (``release_can_change``: a remote endpoint) is asked every time - it re-reads
+    its release at most every few seconds itself (``RemoteStore`` ``release_ttl``) - and a local
+    build's manifest says nothing about what that store holds now.
+    """
+    if getattr(store, "release_can_change", False):
+        return store.info().release
     if manifest and manifest.get("release"):
         return str(manifest["release"])
     try:

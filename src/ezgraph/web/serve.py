@@ -45,8 +45,14 @@ def load_state(
     max_body_bytes: int = 1_000_000,
     workers: int | None = None,
     build_if_missing: bool = False,
+    release_ttl: float | None = None,
 ) -> AppState:
-    """Open what is to be served and describe it as an :class:`AppState`."""
+    """Open what is to be served and describe it as an :class:`AppState`.
+
+    ``release_ttl`` is how many seconds a remote store's release id is trusted before it is read
+    again (``None``: :class:`~ezgraph.store.remote.RemoteStore`'s default, 5 s); it does not
+    apply to the other stores, whose data cannot change while they are served.
+    """
     store_options: dict[str, Any] = {} if workers is None else {"workers": workers}
     manifest: dict[str, Any] | None = None
     store: Store
@@ -66,6 +72,8 @@ def load_state(
                 # graph follow the data's base, from the local build when there is one.
                 base = (manifest or {}).get("base") or DEFAULT_BASE
                 options = {"base_iri": base, "metadata_graph": f"{base}graph/metadata"}
+                if release_ttl is not None:
+                    options["release_ttl"] = release_ttl
             store = open_store(store_spec, **options)
         else:
             if dist is None:
@@ -154,6 +162,7 @@ def run_serve(args: argparse.Namespace) -> int:
             max_rows=args.max_rows,
             workers=getattr(args, "workers", None),
             build_if_missing=True,
+            release_ttl=getattr(args, "release_ttl", None),
         )
     except ServeError as error:
         print(f"ezgraph serve: {error}", file=sys.stderr)

@@ -28,6 +28,8 @@ variable                   meaning                                            de
 ``EZGRAPH_MAX_ROWS``       row cap per answer                                 10000
 ``EZGRAPH_MAX_BODY_BYTES`` request body limit                                 1000000
 ``EZGRAPH_QUERY_WORKERS``  query worker processes                             CPU count
+``EZGRAPH_RELEASE_TTL``    with a remote store: seconds between two readings  5
+                           of its release (a republish shows within that)
 =========================  =================================================  ==============
 """
 
@@ -62,6 +64,7 @@ def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
         max_body_bytes=_number(env, "EZGRAPH_MAX_BODY_BYTES", int, 1_000_000),
         workers=_number(env, "EZGRAPH_QUERY_WORKERS", int, 0) if workers else None,
         build_if_missing=False,
+        release_ttl=_number(env, "EZGRAPH_RELEASE_TTL", float, 5.0),
     )
     return create_app(state)
 
