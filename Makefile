@@ -25,12 +25,15 @@ serve: build
 	$(BIN)/ezgraph serve --host $(HOST) --port $(PORT) --dist $(DIST)
 
 # Real components the tests use beside ezgraph: raptor's rapper and Apache Jena's SHACL engine
-# (independent parsers and validator), Chromium (offline page checks), all from Debian; N3.js,
-# jsonld.js and rdf-validate-shacl from npm, pinned by tests/crosscheck/package-lock.json.
-DEBIAN_TEST_PACKAGES := raptor2-utils libapache-jena-java chromium
+# (independent parsers and validator), Chromium (offline page checks), Virtuoso (a second remote
+# SPARQL store, tests/test_store_virtuoso.py; its dba-password question is left to debconf's
+# noninteractive default: the tests run their own instance with a fresh database), all from
+# Debian; N3.js, jsonld.js and rdf-validate-shacl from npm, pinned by
+# tests/crosscheck/package-lock.json.
+DEBIAN_TEST_PACKAGES := raptor2-utils libapache-jena-java chromium virtuoso-opensource
 system-test-deps:
 	@if ! command -v rapper >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
-	    || ! [ -f /usr/share/java/jena-shacl.jar ]; then \
+	    || ! [ -f /usr/share/java/jena-shacl.jar ] || ! command -v virtuoso-t >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(DEBIAN_TEST_PACKAGES) for the cross-tool tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
