@@ -266,7 +266,8 @@ def ezgraph_server_command(port: int) -> list[str]:
     granian = VENV_BIN / "granian"
     if granian.exists():
         return [str(granian), "--interface", "wsgi", "--workers", processes,
-                "--blocking-threads", "8", "--http", "1", "--host", "127.0.0.1",
+                "--blocking-threads", "8", "--http", "1", "--workers-kill-timeout", "10",
+                "--host", "127.0.0.1",
                 "--port", str(port), "ezgraph.web.wsgi:app"]
     return [str(VENV_BIN / "gunicorn"), "--worker-class", "gthread", "--workers", processes,
             "--threads", "8", "--keep-alive", "30", "--bind", f"127.0.0.1:{port}",

@@ -336,7 +336,8 @@ PRODUCTION_SERVERS = {
     "gunicorn": ["--worker-class", "gthread", "--workers", "2", "--threads", "4",
                  "--keep-alive", "30", "--bind", "127.0.0.1:{port}", "ezgraph.web.wsgi:app"],
     "granian": ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "4",
-                "--http", "1", "--host", "127.0.0.1", "--port", "{port}", "ezgraph.web.wsgi:app"],
+                "--http", "1", "--workers-kill-timeout", "10", "--host", "127.0.0.1",
+                "--port", "{port}", "ezgraph.web.wsgi:app"],
 }
 
 
@@ -349,21 +350,29 @@ def test_production_server_serves_the_wsgi_app(tmp_path: Path, server: str) -> N
     if server == "granian" and not program.exists():
         pytest.skip("granian is not installed (optional production server)")
     env = {**child_env(), "EZGRAPH_DATA": str(SAMPLE_TRIG), "EZGRAPH_QUERY_WORKERS": "2"}
-    process = subprocess.Popen(
-        [str(program), *(arg.format(port=port) for arg in PRODUCTION_SERVERS[server])],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-    )
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(program), *(arg.format(port=port) for arg in PRODUCTION_SERVERS[server])],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=log, env=env,
+        )
     try:
         base = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 60
         while True:
             try:
                 with urllib.request.urlopen(base + "health", timeout=5):
+                    pass
+                # Both web processes loaded: one answering while the other still loads is
+                # normal, but stopping then is the case --workers-kill-timeout is for.
+                if log_path.read_text().count("ezgraph ready") == 2:
                     break
             except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or process.poll() is not None:
+                if process.poll() is not None:
                     raise
-                time.sleep(0.2)
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError(f"{server} did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
         answer = wrapper(base + "sparql", "ASK { ?s a ?type }", JSON).query().convert()
         assert answer["boolean"] is True
         # One kept-alive connection, the same query over and over (cached after the first
@@ -384,8 +393,8 @@ def test_production_server_serves_the_wsgi_app(tmp_path: Path, server: str) -> N
         assert next(iter(bodies)).count(b"\r\n") == 1 + expected
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=30)
-    assert "Traceback" not in stderr
+        process.wait(timeout=30)
+    assert "Traceback" not in log_path.read_text()
 
 
 def test_wsgi_configuration_errors(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import queue
 import re
@@ -32,7 +33,6 @@ import shutil
 import tempfile
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
@@ -114,8 +114,13 @@ class OxigraphStore(Store):
         size = max(2, workers if workers is not None else (os.cpu_count() or 2))
         # Workers start now and open the store while the parent lists the graphs.
         self._pool = _WorkerPool(str(self.path), size, start_method)
-        self._finalizer = weakref.finalize(
-            self, _shutdown, self._pool, self.path if delete_on_close else None
+        # multiprocessing's finalizer, not weakref's: a process started by multiprocessing (a
+        # forked granian worker) exits through multiprocessing's exit function, which skips
+        # atexit but runs these before it kills the daemon workers, so no query thread sees
+        # its worker die and starts a new one while the process ends.
+        self._finalizer = multiprocessing.util.Finalize(
+            self, _shutdown, args=(self._pool, self.path if delete_on_close else None),
+            exitpriority=10,
         )
         manifest = _sibling_manifest(self.path)
         try:

@@ -73,13 +73,15 @@ def worker_main(conn: Connection, store_path: str) -> None:
     except Exception as error:  # reported to the parent, which raises it
         conn.send(("fatal", f"cannot open the Oxigraph store at {store_path}: {error}"))
         return
-    conn.send(("ready", None))
-    while True:
-        try:
+    # A closed pipe means the parent has gone (it stopped while this worker started, or it
+    # exited): nothing is left to answer, so leave quietly.
+    try:
+        conn.send(("ready", None))
+        while True:
             job = conn.recv()
-        except (EOFError, OSError):
-            return
-        conn.send(run_job(store, job))
+            conn.send(run_job(store, job))
+    except (EOFError, OSError):
+        return
 
 
 def run_job(store: Any, job: Job) -> Outcome:

@@ -4,7 +4,7 @@
 
     # granian (a Rust HTTP server; fastest here): one process per CPU
     EZGRAPH_DIST=dist granian --interface wsgi --workers 2 --blocking-threads 8 --http 1 \
-        --host 127.0.0.1 --port 8000 ezgraph.web.wsgi:app
+        --workers-kill-timeout 10 --host 127.0.0.1 --port 8000 ezgraph.web.wsgi:app
     # or gunicorn, threaded so that connections stay alive between requests
     EZGRAPH_DIST=dist gunicorn --worker-class gthread --workers 2 --threads 8 --keep-alive 30 \
         --bind 127.0.0.1:8000 'ezgraph.web.wsgi:app'
@@ -15,6 +15,9 @@ each opens the store read-only with its own pool of query worker processes
 process per CPU lets Flask use every CPU (one process runs Python on one CPU at a time); more
 only add query workers and memory. Do not use ``--preload``: the pool must start in the process
 that serves. Unlike ``ezgraph serve``, nothing is built here: run ``ezgraph build`` first.
+Each web process logs ``ezgraph ready`` once it can answer. ``--workers-kill-timeout`` matters:
+granian loses a stop signal that reaches a web process still loading the app, and without it a
+stop would wait for that process forever.
 
 =========================  =================================================  ==============
 variable                   meaning                                            default
@@ -93,4 +96,5 @@ def __getattr__(name: str) -> Flask:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     application = create_app_from_env()
     globals()["app"] = application
+    logging.getLogger(__name__).info("ezgraph ready (process %d)", os.getpid())
     return application
