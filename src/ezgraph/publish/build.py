@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import NamedNode, Quad, RdfFormat, Store, Triple, serialize
+from pyoxigraph import NamedNode, Quad, Store, Triple
 
 from ezgraph import __version__
+from ezgraph.heap import release_free_memory
 from ezgraph.mapping.mapper import map_curated
 from ezgraph.mapping.turtle import concept_index, read_turtle_dir
 from ezgraph.namespaces import DEFAULT_BASE
@@ -133,6 +134,7 @@ def build(config: BuildConfig, log: Log = print, publish: bool = True) -> BuildR
     with stages.stage("validate") as notes:
         outcome = validate(graphs.data + graphs.ontology, graphs.shapes)
         notes.append(outcome.summary())
+        release_free_memory()
     if outcome.violations:
         raise BuildFailed(outcome.text() + "\nThe build stopped: fix the violations above. "
                           "Nothing was published.")
@@ -156,6 +158,7 @@ def build(config: BuildConfig, log: Log = print, publish: bool = True) -> BuildR
                                      "the SHACL shapes"))
             triple_count = len(triples)
             notes.append(f"{len(quads)} quads, {triple_count} distinct triples")
+            release_free_memory()
         with stages.stage("describe") as notes:
             void, dcat = describe(quads, triples, files, config.base, graphs.sources)
             files.append(write_graph(staging, "void.ttl", void, config.base,
@@ -211,8 +214,10 @@ def _manifest(config: BuildConfig, quads: list[Quad], triples: int, files: list[
 
 def _load_store(path: Path, quads: list[Quad], metadata: list[Quad]) -> None:
     store = Store(str(path))
-    store.bulk_load(serialize(quads + metadata, format=RdfFormat.N_QUADS),
-                    format=RdfFormat.N_QUADS)
+    # From the quads themselves, not an N-Quads text of them: at 1M triples the text and its
+    # parse cost 1 GB more at the peak (and 2 s more) than handing over the terms.
+    store.bulk_extend(quads)
+    store.bulk_extend(metadata)
     store.optimize()
     store.flush()
     del store
