@@ -212,11 +212,17 @@ def _manifest(config: BuildConfig, quads: list[Quad], triples: int, files: list[
     }
 
 
+#: Quads handed to Oxigraph's bulk loader per call.
+STORE_CHUNK = 100_000
+
+
 def _load_store(path: Path, quads: list[Quad], metadata: list[Quad]) -> None:
     store = Store(str(path))
-    # From the quads themselves, not an N-Quads text of them: at 1M triples the text and its
-    # parse cost 1 GB more at the peak (and 2 s more) than handing over the terms.
-    store.bulk_extend(quads)
+    # From the quads themselves, not an N-Quads text of them, and 100,000 at a time: at 1M
+    # triples the text cost 1 GB more at the peak, one call for all quads 800 MB more
+    # (measured: +97 MB in chunks, and 3 s faster).
+    for start in range(0, len(quads), STORE_CHUNK):
+        store.bulk_extend(quads[start:start + STORE_CHUNK])
     store.bulk_extend(metadata)
     store.optimize()
     store.flush()
