@@ -243,3 +243,25 @@ def test_validation_report_is_rdf_and_text(dist: Path) -> None:
     assert report.query("ASK { ?r a <http://www.w3.org/ns/shacl#ValidationReport> }")
     text = (dist / "validation-report.txt").read_text()
     assert "The data conforms: 0 violation(s)" in text
+
+
+def test_gzipped_dumps_equal_gzip_bytes_of_their_text(tmp_path: Path) -> None:
+    # The dumps are gzipped while pyoxigraph writes (and flushes) into the stream; the bytes
+    # must still be those of gzipping the whole text at once, as the web tier's dumps are.
+    import pyoxigraph as ox
+
+    from ezgraph.publish.dumps import canonical, gzip_bytes, write_dumps
+
+    graph = ox.NamedNode("https://w3id.org/ezgraph/graph/g")
+    quads = canonical(
+        ox.Quad(ox.NamedNode(f"https://w3id.org/ezgraph/id/x{i}"),
+                ox.NamedNode("https://w3id.org/ezgraph/def/p"), ox.Literal("v" * (i % 50)), graph)
+        for i in range(20_000)
+    )
+    write_dumps(tmp_path, quads, "https://w3id.org/ezgraph/")
+    for name, fmt in (("ezgraph.nq.gz", ox.RdfFormat.N_QUADS),
+                      ("ezgraph.nt.gz", ox.RdfFormat.N_TRIPLES)):
+        written = (tmp_path / name).read_bytes()
+        text = gzip.decompress(written)
+        assert written == gzip_bytes(text)
+        assert len(list(ox.parse(text, format=fmt))) == 20_000
