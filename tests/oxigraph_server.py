@@ -175,3 +175,14 @@ def real_build(out: Path) -> Path:
         assert result.outcome.violations == 0
         _REAL_BUILD = out
     return _REAL_BUILD
+
+
+def stop_serve(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Stop an ``ezgraph serve`` started by a test; it must have logged no traceback."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    assert "Traceback" not in log.read_text()

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from oxigraph_server import OxigraphServer, free_port, oxigraph_binary, real_build
+from oxigraph_server import (
+    OxigraphServer,
+    free_port,
+    oxigraph_binary,
+    real_build,
+    stop_serve,
+)
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from ezgraph.store.base import QueryRequest
@@ -99,13 +105,7 @@ def site(store_server: OxigraphServer, tmp_path_factory: pytest.TempPathFactory
             pytest.fail(f"ezgraph serve did not answer: {log.read_text()}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        assert "Traceback" not in log.read_text()
+        stop_serve(process, log)
 
 
 def sparql(url: str, query: str) -> dict:

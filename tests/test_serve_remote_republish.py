@@ -23,7 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oxigraph_server import OxigraphServer, free_port, oxigraph_binary, real_build
+from oxigraph_server import (
+    OxigraphServer,
+    free_port,
+    oxigraph_binary,
+    real_build,
+    stop_serve,
+)
 
 from ezgraph.store.remote import RemoteStore
 
@@ -114,16 +120,6 @@ def serve(store_url: str, dist: Path, log: Path) -> tuple[subprocess.Popen[bytes
     pytest.fail(f"ezgraph serve did not answer: {log.read_text()}")
 
 
-def stop(process: subprocess.Popen[bytes], log: Path) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    assert "Traceback" not in log.read_text()
-
-
 def alt_labels(site: str) -> list[str]:
     url = site + "/sparql?" + urllib.parse.urlencode({"query": ALT_LABELS})
     status, _, body = get(url, "application/sparql-results+json")
@@ -190,7 +186,7 @@ def test_republished_data_and_etags_appear_without_restart(
         assert status == 200 and headers["ETag"] == old_etag and body == before
         assert alt_labels(site) == ["CETDZ"]
     finally:
-        stop(process, log)
+        stop_serve(process, log)
 
 
 def test_remote_store_reads_its_release_again_after_release_ttl(
