@@ -251,20 +251,32 @@ class _WithoutFlush:
 
 def stream_file(out: Path, name: str, media_type: str, write: Callable[[BinaryIO], object],
                 description: str, format_iri: str = "") -> DumpFile:
-    """A file written by ``write`` (given the open file), then described by size and digest."""
-    path = out / name
-    with path.open("wb") as f:
-        write(f)
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return DumpFile(name, media_type, path.stat().st_size, digest.hexdigest(), description,
+    """A file written by ``write`` (given the open file), described by size and digest as it
+    is written."""
+    with (out / name).open("wb") as f:
+        counted = _Digesting(f)
+        write(counted)  # type: ignore[arg-type]
+    return DumpFile(name, media_type, counted.size, counted.sha256.hexdigest(), description,
                     format_iri)
+
+
+class _Digesting:
+    """A file that keeps the size and SHA-256 of what is written to it."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        self.sha256.update(data)
+        return self._stream.write(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def write_file(out: Path, name: str, media_type: str, data: bytes, description: str,
                format_iri: str = "") -> DumpFile:
-    (out / name).write_bytes(data)
-    return DumpFile(name, media_type, len(data), hashlib.sha256(data).hexdigest(), description,
-                    format_iri)
+    return stream_file(out, name, media_type, lambda f: f.write(data), description, format_iri)
