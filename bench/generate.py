@@ -94,6 +94,11 @@ SITES = ("north industrial block", "south logistics park", "east new town", "wes
 PREFERRED_INDICATORS = ("heating-capacity", "output-value", "permanent-population", "area",
                         "green-energy-share", "transnational-corporations",
                         "annual-carbon-reduction")
+DEF = "https://w3id.org/ezgraph/def/"
+UNIT = "http://qudt.org/vocab/unit/"
+#: Share of yearly figures typed with another unit than their indicator's, a slip curators make
+#: (CNY typed for PERCENT) and the shapes warn about; drawn from its own seeded stream.
+UNIT_SLIP_RATE = 0.01
 UNIT_WORDS = {"NUM": "", "PERCENT": "per cent", "KiloM2": "square kilometres", "M2":
               "square metres", "M": "metres", "MegaW": "MW", "TONNE": "tonnes",
               "TONNE-PER-YR": "tonnes a year", "CCY_CNY": "yuan"}
@@ -104,9 +109,15 @@ class Vocabulary:
     """The concept slugs (and English labels) the generator may use, per scheme."""
 
     schemes: dict[str, dict[str, str]]
+    #: Indicator slug → the QUDT unit (local name) of its ez:defaultUnit.
+    units: dict[str, str] = field(default_factory=dict)
 
     def slugs(self, scheme: str) -> list[str]:
         return sorted(self.schemes.get(scheme, {}))
+
+    def unit(self, indicator: str) -> str:
+        """The unit the vocabulary gives the indicator's figures in; a plain number if none."""
+        return self.units.get(indicator, "NUM")
 
     def label(self, scheme: str, slug: str) -> str:
         return self.schemes[scheme].get(slug) or slug.replace("-", " ")
@@ -132,25 +143,11 @@ def read_vocabulary(ontology_dir: Path = ONTOLOGY_DIR) -> Vocabulary:
         if needed not in schemes:
             raise SystemExit(f"{ontology_dir}: no concepts in the '{needed}' scheme; "
                              "the generator needs them")
-    return Vocabulary(schemes)
-
-
-def unit_for(indicator: str) -> str:
-    """A plausible QUDT unit for an indicator slug (the vocabulary does not say)."""
-    name = indicator.lower()
-    rules = (("population", "NUM"), ("employ", "NUM"), ("enterprise", "NUM"), ("count", "NUM"),
-             ("number", "NUM"), ("area", "KiloM2"), ("rate", "PERCENT"), ("share", "PERCENT"),
-             ("ratio", "PERCENT"), ("percent", "PERCENT"), ("capacity", "MegaW"),
-             ("power", "MegaW"), ("emission", "TONNE"), ("carbon", "TONNE"), ("co2", "TONNE"),
-             ("waste", "TONNE"), ("water", "TONNE"), ("energy", "TONNE"), ("coal", "TONNE"),
-             ("gdp", "CCY_CNY"), ("output", "CCY_CNY"), ("revenue", "CCY_CNY"),
-             ("investment", "CCY_CNY"), ("tax", "CCY_CNY"), ("value", "CCY_CNY"),
-             ("trade", "CCY_CNY"), ("export", "CCY_CNY"), ("import", "CCY_CNY"),
-             ("income", "CCY_CNY"))
-    for word, unit in rules:
-        if word in name:
-            return unit
-    return "NUM"
+    default_unit = NamedNode(f"{DEF}defaultUnit")
+    units = {quad.subject.value.rsplit("/", 1)[-1]: quad.object.value[len(UNIT):]
+             for quad in quads if quad.predicate == default_unit
+             and quad.object.value.startswith(UNIT) and quad.object.value[len(UNIT):] in UNIT_WORDS}
+    return Vocabulary(schemes, units)
 
 
 # -- writing YAML by hand: fast, byte-stable, and only the few shapes of value we need -----------
@@ -223,6 +220,7 @@ class Generator:
         self.seed = seed
         self.vocab = vocabulary
         self.rng = random.Random(seed)
+        self.slips = random.Random(f"{seed}-unit-slips")
         self.indicators = self._indicators()
         self.roles = vocabulary.slugs("presence-role")
         self.measure_types = vocabulary.slugs("measure-type")
@@ -395,14 +393,14 @@ class Generator:
                         part_of=pid, unit_count=units, fuel={"en": fuel})
                 doc.add(f"obs/{tag}-p{p}-c{c}-capacity", "Observation", s, subject=cid,
                         indicator=self.indicators[0], value=units * megawatts,
-                        unit=unit_for(self.indicators[0]), as_of_publication=True)
+                        unit=self.vocab.unit(self.indicators[0]), as_of_publication=True)
             for year in rng.sample(YEARS, 2):
                 saved = rng.randint(1_000, 90_000)
                 indicator = self.indicators[-1]
                 s = doc.say(f"In {year}, project {p} of {abbr} recorded {saved} as its "
                             f"{self.vocab.label('indicator', indicator)}.")
                 doc.add(f"obs/{tag}-p{p}-{year}", "Observation", s, subject=pid,
-                        indicator=indicator, value=saved, unit=unit_for(indicator),
+                        indicator=indicator, value=saved, unit=self.vocab.unit(indicator),
                         period_start=str(year), period_end=str(year))
 
     def _measures(self, doc: _Document, tag: str, abbr: str, zone: str) -> None:
@@ -443,7 +441,7 @@ class Generator:
     def _yearly(self, doc: _Document, tag: str, abbr: str, zone: str) -> None:
         rng = self.rng
         for indicator in self.indicators:
-            unit = unit_for(indicator)
+            unit = self.vocab.unit(indicator)
             level = rng.uniform(5, 60) if unit == "PERCENT" else rng.uniform(1, 1000)
             label = self.vocab.label("indicator", indicator)
             for year in self.years:
@@ -453,13 +451,21 @@ class Generator:
                 value = round(level, 1) if unit in ("PERCENT", "KiloM2") else int(level * 1000)
                 qualifier = ("more-than" if "more-than" in self.qualifiers
                              and rng.random() < 0.1 else None)
-                words = UNIT_WORDS[unit]
+                typed = self._slip(unit)
+                words = UNIT_WORDS[typed]
                 s = doc.say(f"In {year}, the {label} of {abbr} was "
                             f"{'more than ' if qualifier else ''}{value}"
                             f"{' ' + words if words else ''}.")
                 doc.add(f"obs/{tag}-{indicator}-{year}", "Observation", s, subject=zone,
-                        indicator=indicator, value=value, unit=unit, qualifier=qualifier,
+                        indicator=indicator, value=value, unit=typed, qualifier=qualifier,
                         period_start=str(year), period_end=str(year))
+
+
+    def _slip(self, unit: str) -> str:
+        """``unit``, or now and then (:data:`UNIT_SLIP_RATE`) the unit a curator typed instead."""
+        if self.slips.random() >= UNIT_SLIP_RATE:
+            return unit
+        return "CCY_CNY" if unit != "CCY_CNY" else "PERCENT"
 
 
 def write(out: Path, zones: int, seed: int = 1, vocabulary: Vocabulary | None = None,
