@@ -86,25 +86,29 @@ def validate(data: Iterable[Triple | Quad], shapes: Iterable[Triple | Quad]) -> 
     shapes_graph = to_rdflib_graph(shapes)
     fast, core_shapes = sparql.plan(shapes_graph)
     store = sparql.data_store(data)
+    exact = screen.lexical_forms_kept(data)
     whole_graph = functools.cache(lambda: to_rdflib_graph(data))
-    scope = _screened(store, data, core_shapes)
+    scope = _screened(store, data, core_shapes, exact)
     if scope is None:
         report_graph = _pyshacl(whole_graph(), core_shapes)
     else:
         report_graph = _pyshacl(*scope, inplace=True)
-    _merge(report_graph, sparql.evaluate(store, fast, shapes_graph, whole_graph))
+    # The store read through rdflib is the data as written when Oxigraph keeps every literal
+    # as it is; otherwise rdflib needs its own copy.
+    rdflib_data = functools.partial(sparql.rdflib_view, store) if exact else whole_graph
+    _merge(report_graph, sparql.evaluate(store, fast, shapes_graph, rdflib_data))
     # The report is all that is left to read: the stores and graphs go before it is made
     # canonical, so that its copies do not come on top of them (300 MB at 1M triples).
-    del store, scope, whole_graph
+    del store, scope, whole_graph, rdflib_data
     release_free_memory()
     return _outcome(report_graph)
 
 
-def _screened(store: ox.Store, data: list, shapes: Graph) -> tuple[Graph, Graph] | None:
+def _screened(store: ox.Store, data: list, shapes: Graph, exact: bool
+              ) -> tuple[Graph, Graph] | None:
     """The data pyshacl needs to see when it only visits the focus nodes the screen names
     (:mod:`ezgraph.validate.screen`), and the shapes retargeted to those nodes; None when the
-    shapes cannot be screened."""
-    exact = screen.lexical_forms_kept(data)
+    shapes cannot be screened. ``exact``: Oxigraph keeps every literal of ``data`` as written."""
     compiled = screen.compile_shapes(shapes, exact)
     if screen.reach(shapes) is None or compiled is None:
         return None
