@@ -145,8 +145,8 @@ def read_vocabulary(ontology_dir: Path = ONTOLOGY_DIR) -> Vocabulary:
                              "the generator needs them")
     default_unit = NamedNode(f"{DEF}defaultUnit")
     units = {quad.subject.value.rsplit("/", 1)[-1]: quad.object.value[len(UNIT):]
-             for quad in quads if quad.predicate == default_unit
-             and quad.object.value.startswith(UNIT) and quad.object.value[len(UNIT):] in UNIT_WORDS}
+             for quad in quads
+             if quad.predicate == default_unit and quad.object.value.startswith(UNIT)}
     return Vocabulary(schemes, units)
 
 
@@ -452,14 +452,13 @@ class Generator:
                 qualifier = ("more-than" if "more-than" in self.qualifiers
                              and rng.random() < 0.1 else None)
                 typed = self._slip(unit)
-                words = UNIT_WORDS[typed]
+                words = UNIT_WORDS.get(typed, typed)
                 s = doc.say(f"In {year}, the {label} of {abbr} was "
                             f"{'more than ' if qualifier else ''}{value}"
                             f"{' ' + words if words else ''}.")
                 doc.add(f"obs/{tag}-{indicator}-{year}", "Observation", s, subject=zone,
                         indicator=indicator, value=value, unit=typed, qualifier=qualifier,
                         period_start=str(year), period_end=str(year))
-
 
     def _slip(self, unit: str) -> str:
         """``unit``, or now and then (:data:`UNIT_SLIP_RATE`) the unit a curator typed instead."""
