@@ -2,7 +2,7 @@
 
 Generated data of about 100k triples (60 zones, bench/generate.py) is broken in many places
 (every predicate once: an IRI where a literal belongs and the other way round; values dropped
-and doubled), then validated by the build (the screen names the focus nodes, pyshacl visits only
+and doubled; every fifth figure in another unit than its indicator's), then validated by the build (the screen names the focus nodes, pyshacl visits only
 those, on the part of the graph they reach) and by one plain pyshacl run over the whole graph.
 The two reports must be equal triple for triple after blank node canonicalization.
 
@@ -69,8 +69,27 @@ def _broken(quads: list[Quad]) -> list[Quad]:
     return [changed.get(q, q) for q in quads if q not in dropped] + extra
 
 
+QUDT_UNIT = "http://qudt.org/schema/qudt/unit"
+UNIT = "http://qudt.org/vocab/unit/"
+
+
+def _unit_slips(quads: list[Quad]) -> list[Quad]:
+    """Every fifth figure in another unit than its indicator's (a Warning each, from a
+    path-based sh:equals): the generated data has few such slips, the comparison wants many."""
+    figures = 0
+    slipped = []
+    for q in quads:
+        if q.predicate.value == QUDT_UNIT:
+            figures += 1
+            if figures % 5 == 0:
+                other = "PERCENT" if q.object.value == UNIT + "CCY_CNY" else "CCY_CNY"
+                q = Quad(q.subject, q.predicate, NamedNode(UNIT + other), q.graph_name)
+        slipped.append(q)
+    return slipped
+
+
 def test_report_at_100k_triples_equals_a_whole_graph_pyshacl_run(generated: Graphs) -> None:
-    data = _broken(generated.data) + generated.ontology
+    data = _broken(_unit_slips(generated.data)) + generated.ontology
     assert len(data) >= 95_000
     _, core = sparql.plan(to_rdflib_graph(generated.shapes))
     shapes = list(parse(core.serialize(format="nt", encoding="utf-8"),
@@ -85,4 +104,4 @@ def test_report_at_100k_triples_equals_a_whole_graph_pyshacl_run(generated: Grap
     components = Counter(t.object.value.rsplit("#", 1)[-1] for t in reference.report
                          if t.predicate.value.endswith("sourceConstraintComponent"))
     assert len(components) >= 6, components
-    assert fast.violations >= 50 and fast.count("Warning") >= 50
+    assert fast.violations >= 50 and fast.count("Warning") >= 1000
