@@ -15,6 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from ezgraph.store.worker import DescribeJob, run_describe
 from ezgraph.web import rdfdoc
 from ezgraph.web.rdfdoc import (
     BLANK_NODE_DEPTH,
@@ -135,3 +136,56 @@ def test_page_query_returns_what_its_definition_does(store: ox.Store) -> None:
 def test_page_query_of_a_zone_is_not_empty(store: ox.Store) -> None:
     answer = _answer(store, rdfdoc.page_query(BASE + "id/zone/cetdz", BASE))
     assert len(answer) > 50
+
+
+def _described(store: ox.Store, iri: str) -> set[str] | None:
+    outcome = run_describe(store, DescribeJob(
+        iri=iri, graph_media_type="application/n-triples", label_predicates=LABEL_PREDICATES,
+        blank_node_depth=BLANK_NODE_DEPTH, max_triples=100_000))
+    assert outcome.status == "ok", outcome.message
+    if outcome.form is None:
+        return None
+    return {str(triple) for triple in ox.parse(outcome.body, format=ox.RdfFormat.N_TRIPLES)}
+
+
+def test_the_embedded_store_describes_from_its_indexes_what_the_definition_returns(
+        store: ox.Store) -> None:
+    # The query workers answer documents without the CONSTRUCT (OxigraphStore.describe): the
+    # same triples, for every IRI of the fixture, blank-node chains and lists included.
+    differing = [iri for iri in _iris(store)
+                 if _described(store, iri) != _answer(store, reference_document(iri))]
+    assert differing == []
+    assert any(line.startswith("_:") for line in _described(store, BASE + "shapes/ZoneShape"))
+
+
+def test_the_embedded_store_tells_unknown_iris_from_known_ones(store: ox.Store) -> None:
+    assert _described(store, BASE + "id/zone/atlantis") is None
+    assert _described(store, "http://a.example/<bad>") is None
+    # Known only as a predicate or only as a graph name: an empty document, not a 404.
+    predicate = next(q.predicate.value for q in store if not any(
+        store.quads_for_pattern(q.predicate, None, None, None)) and not any(
+        store.quads_for_pattern(None, None, q.predicate, None)))
+    graph = next(q.graph_name.value for q in store if isinstance(q.graph_name, ox.NamedNode)
+                 and not any(store.quads_for_pattern(q.graph_name, None, None, None))
+                 and not any(store.quads_for_pattern(None, None, q.graph_name, None)))
+    for iri in (predicate, graph):
+        assert _described(store, iri) is not None, iri
+        assert run_describe(store, DescribeJob(iri=iri, graph_media_type=None)).form is not None
+    assert run_describe(store, DescribeJob(iri=BASE + "id/x", graph_media_type=None)).form is None
+
+
+def test_blank_nodes_are_followed_as_deep_as_the_definition_says() -> None:
+    # Deeper than the fixture's shapes: a list of blank nodes inside a blank node, whose own
+    # blank node is one level too deep to be part of the description.
+    deep = ox.Store()
+    deep.load(input=b"""
+        @prefix ex: <http://example.org/> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        ex:a ex:p [ ex:q ( [ ex:r [ ex:s "four deep" ; ex:t ex:b ] ] ex:c ) ] .
+        ex:b rdfs:label "b" . ex:c rdfs:label "c" . ex:r rdfs:label "r" . ex:s rdfs:label "s" .
+        ex:d ex:p ex:a . ex:p rdfs:label "p" .
+        """, format=ox.RdfFormat.TURTLE)
+    described = _described(deep, "http://example.org/a")
+    assert described == _answer(deep, reference_document("http://example.org/a"))
+    assert any('"r"' in line for line in described)
+    assert not any("four deep" in line for line in described)

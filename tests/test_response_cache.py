@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import rdflib
 from flask import Flask
 
-from ezgraph.store.base import QueryRequest, QueryResponse
+from ezgraph.store.base import DescribeRequest, QueryRequest, QueryResponse
 from ezgraph.store.oxigraph import OxigraphStore
 from ezgraph.web.response_cache import ResponseCache
 
@@ -30,21 +31,33 @@ SERVER_HEADERS = {"date", "server", "connection", "keep-alive"}
 
 
 class Counting:
-    """Counts the queries that reach the store (the real one answers them)."""
+    """Counts the requests that reach the store (the real one answers them): queries, and the
+    descriptions and existence checks the embedded store answers from its indexes."""
 
     def __init__(self, store: OxigraphStore):
         self.calls: list[str] = []
+        self._store_methods = {name: getattr(store, name) for name in ("describe", "knows")}
         self._query = store.query
 
     def __call__(self, request: QueryRequest) -> QueryResponse:
         self.calls.append(request.query)
         return self._query(request)
 
+    def describe(self, request: DescribeRequest) -> QueryResponse | None:
+        self.calls.append(f"describe {request.iri}")
+        return self._store_methods["describe"](request)
+
+    def knows(self, iri: str, timeout: float) -> bool:
+        self.calls.append(f"knows {iri}")
+        return self._store_methods["knows"](iri, timeout)
+
 
 @pytest.fixture
 def counted(web_store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> Counting:
     counting = Counting(web_store)
     monkeypatch.setattr(web_store, "query", counting)
+    monkeypatch.setattr(web_store, "describe", counting.describe)
+    monkeypatch.setattr(web_store, "knows", counting.knows)
     return counting
 
 
@@ -194,3 +207,25 @@ def test_no_cache_when_turned_off(web_store, publish_dir, web_app_factory):
 
     app = create_app(AppState(store=web_store), {"EZGRAPH_RESPONSE_CACHE_BYTES": 0})
     assert not isinstance(app.wsgi_app, ResponseCache)
+
+
+def test_a_dereference_costs_one_trip_to_a_query_worker(server, web_store, monkeypatch):
+    # The 303 reads the document the client asks for next (to know the IRI exists), and the
+    # store keeps that answer for the document request.
+    base_url, _ = server
+    trips: list[object] = []
+    run = web_store._pool.run
+
+    def counted_run(job: object, timeout: float) -> object:
+        trips.append(job)
+        return run(job, timeout)
+
+    monkeypatch.setattr(web_store._pool, "run", counted_run)
+    status, headers, _ = get(base_url, "/id/place/changchun", Accept="text/turtle")
+    assert status == 303 and headers["location"].endswith("/doc/id/place/changchun")
+    status, headers, body = get(base_url, "/doc/id/place/changchun", Accept="text/turtle")
+    assert status == 200 and headers["content-type"].startswith("text/turtle")
+    document = rdflib.Graph().parse(data=body, format="turtle")
+    assert rdflib.URIRef(BASE + "id/place/changchun") in document.all_nodes()
+    assert len(trips) == 1
+    assert get(base_url, "/id/enterprise/atlantis", Accept="text/turtle")[0] == 404

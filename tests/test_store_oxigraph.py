@@ -27,6 +27,7 @@ from ezgraph.store import (
 )
 from ezgraph.store.base import (
     GRAPH_MEDIA_TYPES,
+    DescribeRequest,
     NotAcceptable,
     QueryRefused,
     QueryRequest,
@@ -38,6 +39,7 @@ from ezgraph.store.oxigraph import OxigraphStore, RdfLoadError, load_rdf_files
 
 SAMPLE_TRIG = Path(__file__).parent / "fixtures" / "sample.trig"
 SAMPLE_TRIPLES = 38
+SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 
 GRAPH = "https://w3id.org/ezgraph/graph/"
 ONTOLOGY = GRAPH + "ontology"
@@ -194,6 +196,38 @@ def test_construct_and_describe_in_every_graph_format(
         assert len(triples) == 6
         pref_label = "http://www.w3.org/2004/02/skos/core#prefLabel"
         assert (zone, pref_label, "长春经济技术开发区") in triples
+
+
+@pytest.mark.parametrize("media_type", GRAPH_MEDIA_TYPES)
+def test_describe_a_resource_from_the_indexes_in_every_graph_format(
+    sample_store: OxigraphStore, media_type: str
+) -> None:
+    zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
+    request = DescribeRequest(zone, media_type, label_predicates=(SKOS_PREF_LABEL,),
+                              blank_node_depth=3)
+    response = sample_store.describe(request)
+    assert response is not None and response.media_type == media_type
+    graph = rdflib.Dataset()
+    graph.parse(data=response.body, format=RDFLIB_FORMATS[media_type])
+    triples = {(str(s), str(p), str(o)) for s, p, o, _ in graph.quads()}
+    # Its six statements, the enterprise located in it, and that enterprise's label.
+    assert (zone, SKOS_PREF_LABEL, "长春经济技术开发区") in triples
+    enterprise = "https://w3id.org/ezgraph/id/enterprise/faw-parts"
+    assert (enterprise, "https://w3id.org/ezgraph/def/locatedIn", zone) in triples
+    assert (enterprise, SKOS_PREF_LABEL, "FAW Parts Co.") in triples
+    assert len({t for t in triples if t[0] == zone}) == 6
+    assert sample_store.describe(request) is response or not sample_store.release_if_known()
+
+
+def test_describe_and_knows_say_when_the_store_has_nothing(sample_store: OxigraphStore) -> None:
+    absent = "https://w3id.org/ezgraph/id/zone/atlantis"
+    assert sample_store.describe(DescribeRequest(absent, "text/turtle", (), 3)) is None
+    assert sample_store.knows(absent, timeout=5) is False
+    assert sample_store.knows("not an <iri>", timeout=5) is False
+    assert sample_store.knows("https://w3id.org/ezgraph/def/locatedIn", timeout=5) is True
+    assert sample_store.knows("https://w3id.org/ezgraph/graph/ontology", timeout=5) is True
+    with pytest.raises(ValueError, match="unsupported graph media type"):
+        sample_store.describe(DescribeRequest(absent, "text/html", (), 3))
 
 
 def test_turtle_declares_only_used_prefixes(sample_store: OxigraphStore) -> None:

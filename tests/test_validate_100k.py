@@ -2,8 +2,9 @@
 
 Generated data of about 100k triples (60 zones, bench/generate.py) is broken in many places
 (every predicate once: an IRI where a literal belongs and the other way round; values dropped
-and doubled; every fifth figure in another unit than its indicator's), then validated by the build (the screen names the focus nodes, pyshacl visits only
-those, on the part of the graph they reach) and by one plain pyshacl run over the whole graph.
+and doubled; every fifth figure in another unit than its indicator's), then validated by the
+build (the screen names the focus nodes, pyshacl visits only those, on the part of the graph
+they reach) and by one plain pyshacl run over the whole graph.
 The two reports must be equal triple for triple after blank node canonicalization.
 
 The shapes are the project's core shapes: the eight SHACL-SPARQL constraints are taken out,

@@ -51,6 +51,26 @@ class QueryRequest:
 
 
 @dataclass(frozen=True)
+class DescribeRequest:
+    """The bounded description of one resource, as a Linked Data document shows it.
+
+    Its triples: every statement about ``iri``, and about the blank nodes it leads to
+    (``blank_node_depth`` deep, following RDF lists to their end); every statement whose object
+    is ``iri``; and the literal ``label_predicates`` statements about every resource and
+    property those statements name. This is the CONSTRUCT of ``ezgraph.web.rdfdoc``'s
+    ``document_query``, which a backend with :attr:`Store.describes_resources` answers from its
+    indexes instead.
+    """
+
+    iri: str
+    media_type: str
+    label_predicates: tuple[str, ...]
+    blank_node_depth: int
+    timeout: float = 10.0
+    max_triples: int = 100_000
+
+
+@dataclass(frozen=True)
 class QueryResponse:
     form: QueryForm
     media_type: str
@@ -137,6 +157,9 @@ class Store(ABC):
     #: store others can write to (a remote endpoint), whose ``info().release`` must be asked
     #: again; the web tier neither keeps it nor caches whole answers for it.
     release_can_change: bool = False
+    #: True for a backend that answers :meth:`describe` and :meth:`knows` itself (like
+    #: rdflib's ``context_aware`` flags); the web tier asks others with SPARQL queries.
+    describes_resources: bool = False
 
     @abstractmethod
     def query(self, request: QueryRequest) -> QueryResponse:
@@ -146,6 +169,16 @@ class Store(ABC):
     @abstractmethod
     def info(self) -> StoreInfo:
         """Triple counts and graphs, for service descriptions and the home page."""
+
+    def describe(self, request: DescribeRequest) -> QueryResponse | None:
+        """The description of ``request.iri`` in ``request.media_type``, or ``None`` when the
+        store knows nothing about that IRI. Only when :attr:`describes_resources` is true."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe resources")
+
+    def knows(self, iri: str, timeout: float) -> bool:
+        """Whether ``iri`` is a subject, predicate, object or graph name in the store. Only
+        when :attr:`describes_resources` is true."""
+        raise NotImplementedError(f"{type(self).__name__} does not describe resources")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers, files and connections."""

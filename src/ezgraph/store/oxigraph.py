@@ -40,6 +40,7 @@ from typing import IO, Any
 
 from ezgraph.store import guard
 from ezgraph.store.base import (
+    DescribeRequest,
     GraphInfo,
     NotAcceptable,
     QueryRequest,
@@ -51,7 +52,14 @@ from ezgraph.store.base import (
     StoreInfo,
     StoreUnavailable,
 )
-from ezgraph.store.worker import GRAPH_FORMATS, RESULTS_FORMATS, Job, Outcome, worker_main
+from ezgraph.store.worker import (
+    GRAPH_FORMATS,
+    RESULTS_FORMATS,
+    DescribeJob,
+    Job,
+    Outcome,
+    worker_main,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +104,8 @@ class OxigraphStore(Store):
     ``DESCRIBE <id/zone/x>`` works. ``prefixes`` (default: the project's prefix table for that
     base) abbreviate Turtle and TriG answers.
     """
+
+    describes_resources = True
 
     def __init__(
         self,
@@ -193,6 +203,35 @@ class OxigraphStore(Store):
         if release is not None:
             self._cache.put(key, response)
         return response
+
+    def describe(self, request: DescribeRequest) -> QueryResponse | None:
+        if request.media_type not in GRAPH_FORMATS:
+            raise ValueError(f"unsupported graph media type {request.media_type!r}")
+        release = self._counts.release_if_known()
+        key = ("describe", release, request.iri, request.media_type, request.label_predicates,
+               request.blank_node_depth, request.max_triples)
+        cached = self._cache.get(key) if release is not None else None
+        if cached is not None:
+            return cached
+        job = DescribeJob(
+            iri=request.iri, graph_media_type=request.media_type,
+            label_predicates=request.label_predicates,
+            blank_node_depth=request.blank_node_depth, max_triples=request.max_triples,
+            prefixes=self._prefixes,
+        )
+        outcome = self._pool.run(job, request.timeout)
+        if outcome.status == "ok" and outcome.form is None:
+            return None
+        response = _response_from(outcome)
+        if release is not None:
+            self._cache.put(key, response)
+        return response
+
+    def knows(self, iri: str, timeout: float) -> bool:
+        outcome = self._pool.run(DescribeJob(iri=iri, graph_media_type=None), timeout)
+        if outcome.status != "ok":
+            raise StoreError(f"the store could not be read: {outcome.message}")
+        return outcome.form is not None
 
     def close(self) -> None:
         self._finalizer()
@@ -417,7 +456,7 @@ class _Worker:
         child_conn.close()
         self._ready = False
 
-    def call(self, job: Job, timeout: float) -> Outcome:
+    def call(self, job: Job | DescribeJob, timeout: float) -> Outcome:
         if not self._ready:
             self._wait_ready()
         try:
@@ -478,7 +517,7 @@ class _WorkerPool:
         self._workers.add(worker)
         return worker
 
-    def run(self, job: Job, timeout: float) -> Outcome:
+    def run(self, job: Job | DescribeJob, timeout: float) -> Outcome:
         try:
             # Waiting for a free worker has its own limit: the query then gets its full time.
             worker = self._idle.get(timeout=timeout)
