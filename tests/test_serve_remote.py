@@ -151,6 +151,29 @@ def test_sparql_entity_pages_and_dumps_from_the_remote_store(site: str, dist: Pa
     assert get(site + "/dumps/ezgraph.ttl", "text/plain")[0] == 404
 
 
+def test_void_and_catalog_come_from_the_store_metadata_graph(site: str, dist: Path) -> None:
+    # No publish directory here: VoID and DCAT are read from the metadata graph that
+    # `ezgraph publish --to` loaded, and hold what the build's own store holds there (Oxigraph
+    # keeps xsd:nonNegativeInteger byte sizes as xsd:integer, in both stores).
+    embedded = ox.Store.read_only(str(dist / "store"))
+    built = {str(q.triple) for q in embedded.quads_for_pattern(
+        None, None, None, ox.NamedNode("https://w3id.org/ezgraph/graph/metadata"))}
+    assert len(built) > 50
+    for path, kind in (("/.well-known/void", "http://rdfs.org/ns/void#Dataset"),
+                       ("/catalog", "http://www.w3.org/ns/dcat#Catalog")):
+        status, headers, body = get(site + path, "text/turtle")
+        assert status == 200 and headers["Content-Type"].startswith("text/turtle"), path
+        served = list(ox.parse(body, format=ox.RdfFormat.TURTLE))
+        assert any(t.object.value == kind for t in served), path
+        # Blank nodes get other labels on the way; every other statement is the build's.
+        assert {str(t) for t in served if not any(
+            isinstance(term, ox.BlankNode) for term in (t.subject, t.object))} <= built
+        status, _, page = get(site + path, "text/html")
+        assert status == 200 and b"<html" in page
+    status, _, body = get(site + "/validation", "text/plain")
+    assert status == 404 and b"no publish directory" in body
+
+
 def test_store_down_gives_503_then_recovers(site: str, store_server: OxigraphServer) -> None:
     before = sparql(site, ZONES)
     store_server.kill()

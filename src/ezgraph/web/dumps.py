@@ -10,7 +10,8 @@ interface, blank nodes labelled canonically (RDFC-1.0) and quads sorted as the b
 them, so for a store loaded with ``ezgraph publish --to`` ``ezgraph.nq.gz`` is byte for byte the
 build's (its SHA-256 is the release id). They are built on first request, once per release and
 web process, into a temporary directory removed at exit; a store that fails meanwhile gives a
-503 and nothing is kept.
+503 and nothing is kept. VoID (``/.well-known/void``) and DCAT (``/catalog``) then come from
+the store's metadata graph, which holds both; the validation report is only in a build.
 
 Compressed dumps (``ezgraph.nt.gz``, ``ezgraph.nq.gz``) are served as what they are,
 ``application/gzip`` with a ``Content-Disposition: attachment`` filename, and no
@@ -199,6 +200,8 @@ def _send(path: Path, entry: DumpFile) -> Response:
 # --------------------------------------------------------------------------------------------
 # Dumps built from the store (no publish directory)
 
+#: The graph of the build's VoID and DCAT descriptions, under the data's base.
+METADATA_GRAPH_SUFFIX = "graph/metadata"
 #: Dumps built from the store: file name, media type inside, description.
 STORE_DUMP_FILES = (
     ("ezgraph.nq.gz", "application/gzip",
@@ -214,7 +217,7 @@ class StoreDumps:
     """The dumps of the store's current release, built once per release into a temporary
     directory; one instance per web process."""
 
-    def __init__(self, metadata_graph_suffix: str = "graph/metadata") -> None:
+    def __init__(self, metadata_graph_suffix: str = METADATA_GRAPH_SUFFIX) -> None:
         self._lock = threading.Lock()
         self._release: str | None = None
         self._files: list[DumpFile] = []
@@ -291,13 +294,10 @@ def _store_dumps() -> StoreDumps:
 
 
 def _metadata_file(name: str, title: str, thing: str) -> Response:
-    path = _dist(thing) / name
-    if not path.is_file():
-        abort(404, description=f"This release has no {name}.")
+    body = _metadata_turtle(name, thing)
     fmt = negotiate((TURTLE, HTML, *RDF_FORMATS[1:]))
     if fmt is None:
         return not_acceptable(DOCUMENT_FORMATS)
-    body = path.read_bytes()
     headers = {"Vary": "Accept"}
     tag = hashlib.sha256(body + fmt.media_type.encode()).hexdigest()[:40]
     if fmt is HTML:
@@ -322,6 +322,24 @@ def _metadata_file(name: str, title: str, thing: str) -> Response:
     response = Response(out, content_type=fmt.content_type, headers=headers)
     response.set_etag(tag)
     return response
+
+
+def _metadata_turtle(name: str, thing: str) -> bytes:
+    """The build's ``name`` (``void.ttl``, ``dcat.ttl``) from the publish directory, or, when
+    this server has none (``serve --store URL``), the store's metadata graph, where
+    ``ezgraph build`` and ``ezgraph publish --to`` put VoID and DCAT together."""
+    state = get_state()
+    if state.dist is not None and (state.dist / name).is_file():
+        return (state.dist / name).read_bytes()
+    metadata_graph = state.data_base + METADATA_GRAPH_SUFFIX
+    if any(graph.iri == metadata_graph for graph in state.store.info().graphs):
+        return state.store.query(QueryRequest(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{metadata_graph}> {{ ?s ?p ?o }} }}",
+            results_media_type=None, graph_media_type="text/turtle", timeout=state.timeout,
+            max_rows=max(state.max_rows, 100_000),
+        )).body
+    _dist(thing)  # no publish directory: says so
+    abort(404, description=f"This release has no {name}.")
 
 
 def _label_from_store(description: rdfdoc.Description, iris: list[str] | None = None) -> None:
