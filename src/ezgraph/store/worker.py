@@ -11,6 +11,7 @@ This module is imported in every worker: it must stay light (stdlib and pyoxigra
 from __future__ import annotations
 
 import functools
+import pickle
 import signal
 import time
 from dataclasses import dataclass
@@ -94,11 +95,13 @@ def worker_main(conn: Connection, store_path: str) -> None:
     try:
         conn.send(("ready", None))
         while True:
-            job = conn.recv()
+            # Plain pickle: Connection.send/recv go through ForkingPickler, made per message.
+            job = pickle.loads(conn.recv_bytes())
             if isinstance(job, DescribeJob):
-                conn.send(run_describe(store, job))
+                outcome = run_describe(store, job)
             else:
-                conn.send(run_job(store, job))
+                outcome = run_job(store, job)
+            conn.send_bytes(pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL))
     except (EOFError, OSError):
         return
 
