@@ -2,6 +2,8 @@
 
 Everything the pages show comes from the store through ``QueryRequest``: a CONSTRUCT answered as
 N-Triples is parsed (pyoxigraph) into a small in-memory :class:`Description` that the views walk.
+(A store with ``describes_resources``, the embedded Oxigraph one, answers the RDF documents of
+:func:`document_query` from its indexes instead, with the same triples.)
 Nothing here knows about Flask; :mod:`ezgraph.web.linked_data` and :mod:`ezgraph.web.ui` turn
 these into HTTP answers.
 
