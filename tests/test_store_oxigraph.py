@@ -507,3 +507,26 @@ def test_workers_and_temporary_store_go_away_at_interpreter_exit(tmp_path: Path)
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid), 0)
+
+
+@pytest.mark.parametrize("max_rows", [2999, 3000, 3001, 100_000])
+def test_row_cap_across_many_writes_of_the_results_writer(
+    sample_store: OxigraphStore, max_rows: int
+) -> None:
+    # 3000 solutions are written in several chunks: the cap must count lines across them,
+    # keep unbound values, line breaks and tabs in literals, and cut exactly at max_rows.
+    numbers = " ".join(f'("{i}\\n\\t{i}" {i if i % 3 else "UNDEF"})' for i in range(3000))
+    query = f"SELECT ?text ?n WHERE {{ VALUES (?text ?n) {{ {numbers} }} }} # cap {max_rows}"
+    reference = ox.Store().query(query.replace("# cap", "#"))
+    expected = json.loads(reference.serialize(format=ox.QueryResultsFormat.JSON))
+    response = sample_store.query(QueryRequest(query, max_rows=max_rows))
+    answer = json.loads(response.body)
+    kept = min(max_rows, 3000)
+    assert answer["results"]["bindings"] == expected["results"]["bindings"][:kept]
+    assert response.truncated is (max_rows < 3000)
+    assert answer.get("truncated", False) is (max_rows < 3000)
+    tsv = sample_store.query(QueryRequest(query, results_media_type="text/tab-separated-values",
+                                          max_rows=max_rows))
+    assert tsv.body.decode().count("\n") == kept + 1
+    parsed = ox.parse_query_results(tsv.body, ox.QueryResultsFormat.TSV)
+    assert len(list(parsed)) == kept

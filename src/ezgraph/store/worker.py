@@ -250,22 +250,23 @@ def _solutions_outcome(result: Any, job: Job, started: float) -> Outcome:
 
     if job.results_media_type is None:
         return Outcome("not_acceptable", form="SELECT")
-    variables = [variable.value for variable in result.variables]
-    rows: list[Any] = []
-    truncated = False
-    # Evaluation is lazy: stopping after max_rows + 1 solutions stops the work as well.
-    for solution in result:
-        if len(rows) == job.max_rows:
-            truncated = True
-            break
-        rows.append(solution)
-    # pyoxigraph serializes a whole result iterator, not a list of kept solutions, so the kept
-    # rows go through TSV (pyoxigraph's own term syntax) and back to be written in any format.
-    lines = ["\t".join(f"?{name}" for name in variables)]
-    for solution in rows:
-        lines.append("\t".join(_tsv_term(solution[name]) for name in variables))
-    kept = ox.parse_query_results(("\n".join(lines) + "\n").encode(), ox.QueryResultsFormat.TSV)
-    body = kept.serialize(format=_results_format(ox, job.results_media_type))
+    # pyoxigraph serializes a whole result iterator, not a list of kept solutions. So the
+    # solutions are written as TSV (one line per solution: TSV escapes line breaks) into a
+    # writer that stops the serialization, and with it the lazy evaluation, once more than
+    # max_rows lines follow the header; the kept lines are then read back and written in the
+    # asked format. (Building the TSV in Python, term by term, cost as much as the query.)
+    rows = _RowCappedWriter(job.max_rows)
+    try:
+        result.serialize(rows, format=ox.QueryResultsFormat.TSV)
+    except Exception:
+        if not rows.truncated:
+            raise
+    kept = ox.parse_query_results(rows.kept(), ox.QueryResultsFormat.TSV)
+    if job.results_media_type == "text/tab-separated-values":
+        body = rows.kept()
+    else:
+        body = kept.serialize(format=_results_format(ox, job.results_media_type))
+    truncated = rows.truncated
     if truncated and job.results_media_type == "application/sparql-results+json":
         # Documented extension: a top-level "truncated" member next to "head" and "results".
         body = b'{"truncated":true,' + body[1:]
@@ -277,6 +278,38 @@ def _solutions_outcome(result: Any, job: Job, started: float) -> Outcome:
         truncated=truncated,
         elapsed=time.perf_counter() - started,
     )
+
+
+class _RowsEnough(Exception):
+    pass
+
+
+class _RowCappedWriter:
+    """A binary file for pyoxigraph's TSV results writer that keeps the header and at most
+    ``max_rows`` solution lines, and raises once it has seen one more."""
+
+    def __init__(self, max_rows: int):
+        self._max_lines = max_rows + 1
+        self._lines = 0
+        self._chunks: list[bytes] = []
+        self.truncated = False
+
+    def write(self, chunk: bytes) -> int:
+        self._chunks.append(bytes(chunk))
+        self._lines += chunk.count(b"\n")
+        if self._lines > self._max_lines:
+            self.truncated = True
+            raise _RowsEnough
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def kept(self) -> bytes:
+        text = b"".join(self._chunks)
+        if self.truncated:
+            text = b"\n".join(text.split(b"\n", self._max_lines)[: self._max_lines]) + b"\n"
+        return text
 
 
 def _triples_outcome(result: Any, job: Job, started: float) -> Outcome:
@@ -327,8 +360,3 @@ def _prefix_markers(prefixes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, s
 
 def _results_format(ox: Any, media_type: str) -> Any:
     return getattr(ox.QueryResultsFormat, RESULTS_FORMATS[media_type])
-
-
-def _tsv_term(term: Any) -> str:
-    # str() of a pyoxigraph term is its N-Triples form, which SPARQL TSV accepts; unbound is empty.
-    return "" if term is None else str(term)
