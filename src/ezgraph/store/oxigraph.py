@@ -506,7 +506,10 @@ class _WorkerPool:
         self.size = size
         self._store_path = store_path
         self._context = multiprocessing.get_context(start_method)
-        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        # Last in, first out: the worker that answered last takes the next query, while its
+        # CPU caches and its RocksDB block cache are warm (first in, first out took turns
+        # and doubled the time of a quick query inside the worker).
+        self._idle: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
