@@ -275,9 +275,11 @@ def document(path: str) -> Response:
     if chosen is not None and not _exists(_iri_for_path(stem)) and _exists(_iri_for_path(path)):
         stem, chosen = path, None  # the IRI itself ends like an extension
     iri = _iri_for_path(stem)
+    # One url_for for the five links: an extension adds nothing that needs quoting.
+    document_url = url_for("linked_data.document", path=stem)
 
     def location(fmt: Format) -> str:
-        return url_for("linked_data.document", path=f"{stem}.{fmt.extension}")
+        return f"{document_url}.{fmt.extension}"
 
     return describe(iri, chosen, location)
 
