@@ -261,10 +261,9 @@ def _solutions_outcome(result: Any, job: Job, started: float) -> Outcome:
     except Exception:
         if not rows.truncated:
             raise
-    kept = ox.parse_query_results(rows.kept(), ox.QueryResultsFormat.TSV)
-    if job.results_media_type == "text/tab-separated-values":
-        body = rows.kept()
-    else:
+    body = rows.kept()
+    if job.results_media_type != "text/tab-separated-values":
+        kept = ox.parse_query_results(body, ox.QueryResultsFormat.TSV)
         body = kept.serialize(format=_results_format(ox, job.results_media_type))
     truncated = rows.truncated
     if truncated and job.results_media_type == "application/sparql-results+json":
