@@ -146,19 +146,15 @@ def run_describe(store: Any, job: DescribeJob) -> Outcome:
     try:
         if job.graph_media_type is None:
             known = _knows(store, node)
-            return Outcome("ok", "DESCRIBE" if known else None, elapsed=_since(started))
+            return Outcome("ok", "DESCRIBE" if known else None,
+                           elapsed=time.perf_counter() - started)
         triples = _description(ox, store, node, job)
         if not triples and not _knows(store, node):
-            return Outcome("ok", None, elapsed=_since(started))
+            return Outcome("ok", None, elapsed=time.perf_counter() - started)
         truncated = len(triples) > job.max_triples
-        kept = triples[: job.max_triples]
-        prefixes = None
-        if job.graph_media_type in ("text/turtle", "application/trig"):
-            prefixes = _used_prefixes(ox, kept, job.prefixes)
-        rdf_format = getattr(ox.RdfFormat, GRAPH_FORMATS[job.graph_media_type])
-        body = ox.serialize(kept, format=rdf_format, prefixes=prefixes)
+        body = _graph_body(ox, triples[: job.max_triples], job.graph_media_type, job.prefixes)
         return Outcome("ok", "DESCRIBE", job.graph_media_type, body, truncated=truncated,
-                       elapsed=_since(started))
+                       elapsed=time.perf_counter() - started)
     except Exception as error:  # the worker must survive any request
         return Outcome("error", message=f"{type(error).__name__}: {error}")
 
@@ -228,10 +224,6 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob) -> list[Any]:
             _label_cache[key] = labels
         triples.update(dict.fromkeys(labels))
     return list(triples)
-
-
-def _since(started: float) -> float:
-    return time.perf_counter() - started
 
 
 def _boolean_outcome(result: Any, job: Job, started: float) -> Outcome:
@@ -324,11 +316,7 @@ def _triples_outcome(result: Any, job: Job, started: float) -> Outcome:
             truncated = True
             break
         triples.append(triple)
-    rdf_format = getattr(ox.RdfFormat, GRAPH_FORMATS[job.graph_media_type])
-    prefixes = None
-    if job.graph_media_type in ("text/turtle", "application/trig"):
-        prefixes = _used_prefixes(ox, triples, job.prefixes)
-    body = ox.serialize(triples, format=rdf_format, prefixes=prefixes)
+    body = _graph_body(ox, triples, job.graph_media_type, job.prefixes)
     return Outcome(
         "ok",
         form,
@@ -337,6 +325,17 @@ def _triples_outcome(result: Any, job: Job, started: float) -> Outcome:
         truncated=truncated,
         elapsed=time.perf_counter() - started,
     )
+
+
+def _graph_body(
+    ox: Any, triples: list[Any], media_type: str, prefixes: tuple[tuple[str, str], ...]
+) -> bytes:
+    """``triples`` in ``media_type``; Turtle and TriG declare only the prefixes they use."""
+    used = None
+    if media_type in ("text/turtle", "application/trig"):
+        used = _used_prefixes(ox, triples, prefixes)
+    return ox.serialize(triples, format=getattr(ox.RdfFormat, GRAPH_FORMATS[media_type]),
+                        prefixes=used)
 
 
 def _used_prefixes(
