@@ -36,8 +36,9 @@ class Counting:
 
     def __init__(self, store: OxigraphStore):
         self.calls: list[str] = []
-        self._store_methods = {name: getattr(store, name) for name in ("describe", "knows")}
         self._query = store.query
+        self._describe = store.describe
+        self._knows = store.knows
 
     def __call__(self, request: QueryRequest) -> QueryResponse:
         self.calls.append(request.query)
@@ -45,11 +46,11 @@ class Counting:
 
     def describe(self, request: DescribeRequest) -> QueryResponse | None:
         self.calls.append(f"describe {request.iri}")
-        return self._store_methods["describe"](request)
+        return self._describe(request)
 
     def knows(self, iri: str, timeout: float) -> bool:
         self.calls.append(f"knows {iri}")
-        return self._store_methods["knows"](iri, timeout)
+        return self._knows(iri, timeout)
 
 
 @pytest.fixture

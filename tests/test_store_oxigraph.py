@@ -25,6 +25,7 @@ from ezgraph.store import (
     oxigraph_store_from_files,
     register_backend,
 )
+from ezgraph.store import oxigraph as oxigraph_module
 from ezgraph.store.base import (
     GRAPH_MEDIA_TYPES,
     DescribeRequest,
@@ -281,6 +282,24 @@ def test_responses_are_cached(sample_store: OxigraphStore) -> None:
     first = sample_store.query(request)
     assert sample_store.query(request) is first
     assert sample_store.query(QueryRequest(request.query, max_rows=1)) is not first
+
+
+def test_queries_one_after_another_go_to_the_worker_that_answered_last(
+    sample_store: OxigraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Last in, first out: a lone client keeps one worker warm instead of taking turns.
+    answered: list[object] = []
+    call = oxigraph_module._Worker.call
+
+    def recording(worker: object, job: object, timeout: float) -> object:
+        answered.append(worker)
+        return call(worker, job, timeout)
+
+    monkeypatch.setattr(oxigraph_module._Worker, "call", recording)
+    assert sample_store.workers >= 2
+    for number in range(6):
+        sample_store.query(QueryRequest(f"ASK {{ ?s ?p ?o }} # one after another {number}"))
+    assert len(answered) == 6 and len(set(map(id, answered))) == 1
 
 
 def test_timeout_kills_the_worker_and_others_keep_answering(
