@@ -302,6 +302,25 @@ def test_queries_one_after_another_go_to_the_worker_that_answered_last(
     assert len(answered) == 6 and len(set(map(id, answered))) == 1
 
 
+def test_after_a_timeout_a_ready_worker_answers_before_the_replacement(
+    sample_store: OxigraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ready_before = set(sample_store.worker_pids())
+    with pytest.raises(QueryTimeout):
+        sample_store.query(QueryRequest(ENDLESS_QUERY + " # replaced", timeout=1.0))
+    answered: list[int] = []
+    call = oxigraph_module._Worker.call
+
+    def recording(worker: Any, job: object, timeout: float) -> object:
+        answered.append(worker.process.pid)
+        return call(worker, job, timeout)
+
+    monkeypatch.setattr(oxigraph_module._Worker, "call", recording)
+    sample_store.query(QueryRequest("ASK { ?s ?p ?o } # right after the timeout"))
+    # The replacement is still opening the store; a worker that was ready answers at once.
+    assert answered and answered[0] in ready_before
+
+
 def test_timeout_kills_the_worker_and_others_keep_answering(
     sample_store: OxigraphStore,
 ) -> None:
