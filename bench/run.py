@@ -77,13 +77,18 @@ class Settings:
     max_repeats: int = 201
     latency_seconds: float = 1.0
     concurrency: int = 8
-    max_requests: int = 800
-    max_seconds: float = 15.0
+    #: Requests and seconds one load run may take; each mix runs ``load_rounds`` times per
+    #: server, the servers taking turns, and the median round is reported (single runs of
+    #: 800 requests moved by ±20 % from one benchmark to the next).
+    max_requests: int = 2000
+    max_seconds: float = 10.0
+    load_rounds: int = 3
     build_timeout: float = 600.0
     server_timeout: float = 120.0
 
 
-QUICK = Settings(repeats=3, max_repeats=3, max_requests=120, max_seconds=4.0, build_timeout=300.0)
+QUICK = Settings(repeats=3, max_repeats=3, max_requests=120, max_seconds=4.0, load_rounds=1,
+                 build_timeout=300.0)
 
 
 # -- machine ------------------------------------------------------------------------------------
@@ -190,6 +195,12 @@ class Server:
     def processes(self) -> int:
         return 1 + len(_descendants(self.process.pid))
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server and every process below it, including the
+        children they have reaped (a query worker killed at its time limit)."""
+        return sum(_cpu_seconds(pid) for pid in [self.process.pid,
+                                                  *_descendants(self.process.pid)])
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -209,6 +220,16 @@ def _vm_rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), counted after the ")".
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -421,12 +442,14 @@ def load(server: Server, requests: list[Request], settings: Settings) -> dict[st
             connection.close()
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(settings.concurrency)]
+    cpu_before = server.cpu_seconds()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(settings.max_seconds + 120)
     wall = time.perf_counter() - started
+    cpu = server.cpu_seconds() - cpu_before
     latencies.sort()
 
     def percentile(p: float) -> float | None:
@@ -434,9 +457,31 @@ def load(server: Server, requests: list[Request], settings: Settings) -> dict[st
             return None
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
+    answered = len(latencies) + len(errors)
     return {"requests": len(latencies), "errors": len(errors), "first_error": errors[:1],
             "seconds": wall, "rps": len(latencies) / wall if wall else 0.0,
-            "p50_ms": percentile(0.50), "p99_ms": percentile(0.99)}
+            "p50_ms": percentile(0.50), "p99_ms": percentile(0.99),
+            "server_cpu_us": cpu / answered * 1e6 if answered else None}
+
+
+def round_requests(requests: list[Request], index: int, count: int) -> list[Request]:
+    """The requests of load round ``index``: a repeated mix's one request, or the round's own
+    slice of a distinct mix, so no round asks what an earlier one did (the cache would answer)."""
+    if len(requests) == 1:
+        return requests
+    part = requests[index * count:(index + 1) * count]
+    return part or requests
+
+
+def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median throughput (its p50, p99 and CPU with it), the range of all
+    runs, and every run's figure."""
+    ordered = sorted(runs, key=lambda run: run["rps"])
+    middle = ordered[(len(ordered) - 1) // 2]
+    return {**middle, "rounds": len(runs), "rps_min": ordered[0]["rps"],
+            "rps_max": ordered[-1]["rps"], "rps_runs": [run["rps"] for run in runs],
+            "errors": sum(run["errors"] for run in runs),
+            "first_error": next((run["first_error"] for run in runs if run["errors"]), [])}
 
 
 def entity_ids(data: Path) -> list[str]:
@@ -457,7 +502,7 @@ def throughput_requests(server: Server, entities: list[str],
     cheap = (QUERIES / "iri-lookup.rq").read_text()
     aggregate = (QUERIES / "aggregate-threshold.rq").read_text()
     describe = (QUERIES / "describe-zone.rq").read_text()
-    count = settings.max_requests
+    count = settings.max_requests * settings.load_rounds
     zone = "zone/z0001"
 
     def entity(record_id: str) -> Request:
@@ -573,12 +618,22 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
                 f"{s} {m['median_ms']:.1f} / uncached {m['uncached_median_ms']:.1f} ms "
                 f"({m['rows']} rows)"
                 for s, m in result.latency[name].items()))
-        for server in servers:
-            for mix, requests in throughput_requests(server, entities, settings).items():
-                figures = load(server, requests, settings)
+        mixes = {s.name: throughput_requests(s, entities, settings) for s in servers}
+        for mix in next(iter(mixes.values()), {}):
+            runs: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
+            for index in range(settings.load_rounds):
+                # The servers take turns, so a slow spell of the machine hits both alike.
+                for server in servers:
+                    requests = round_requests(mixes[server.name][mix], index,
+                                              settings.max_requests)
+                    runs[server.name].append(load(server, requests, settings))
+            for server in servers:
+                figures = median_round(runs[server.name])
                 result.throughput.setdefault(mix, {})[server.name] = figures
-                log(f"[{label}] {server.name} {mix}: {figures['rps']:.0f} req/s, "
+                log(f"[{label}] {server.name} {mix}: {figures['rps']:.0f} req/s "
+                    f"({figures['rps_min']:.0f}–{figures['rps_max']:.0f}), "
                     f"p50 {figures['p50_ms'] or 0:.1f} ms, p99 {figures['p99_ms'] or 0:.1f} ms, "
+                    f"server CPU {figures['server_cpu_us'] or 0:.0f} µs/request, "
                     f"{figures['errors']} errors")
         for server in servers:
             result.memory_mb[server.name] = server.rss_mb()
@@ -598,6 +653,12 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def _fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
     return "–" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def _rps(figures: dict[str, Any]) -> str:
+    if "rps_min" not in figures or figures.get("rounds", 1) < 2:
+        return _fmt(figures.get("rps"))
+    return f"{_fmt(figures['rps'])} ({figures['rps_min']:.0f}–{figures['rps_max']:.0f})"
 
 
 def check_targets(result: SizeResult) -> list[tuple[str, str, str]]:
@@ -653,8 +714,9 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
            f"{settings.max_repeats} while they take under {settings.latency_seconds:g} s), one "
            "keep-alive "
            f"connection. Load: {settings.concurrency} threads, at most {settings.max_requests} "
-           f"requests or {settings.max_seconds:g} s per mix; the client shares the CPUs with "
-           "the server.", ""]
+           f"requests or {settings.max_seconds:g} s per run, {settings.load_rounds} runs per "
+           "mix and server (the servers taking turns), the median run reported; the client "
+           "shares the CPUs with the server.", ""]
     out += ["## Build", "",
             "| size | zones | triples | status | wall s | read | map | validate | dumps | "
             "describe | store | publish | peak RSS MB |",
@@ -696,16 +758,21 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
                              f"{_fmt(ratio, 2)}")
             out.append(f"| {r.size} | {name} | {' | '.join(cells)} | "
                        f"{ez.get('rows', '–')} / {ox.get('rows', '–')} |")
-    out += ["", "## Throughput at concurrency 8", "",
+    out += ["", f"## Throughput at concurrency {settings.concurrency}", "",
+            "req/s of the median run, the range of all runs in brackets; server CPU: user + "
+            "system time of the server's processes (ezgraph's web processes and query workers) "
+            "per request during the median run, which the load client does not share.", "",
             "| size | mix | ezgraph req/s | p50 / p99 ms | Oxigraph req/s | p50 / p99 ms | "
-            "ezgraph / Oxigraph | errors (ez / ox) |", "|---|---|---|---|---|---|---|---|"]
+            "ezgraph / Oxigraph | server CPU µs/req (ez / ox) | errors (ez / ox) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for mix, m in r.throughput.items():
             ez, ox = m.get("ezgraph", {}), m.get("oxigraph", {})
-            out.append(f"| {r.size} | {mix} | {_fmt(ez.get('rps'))} | "
+            out.append(f"| {r.size} | {mix} | {_rps(ez)} | "
                        f"{_fmt(ez.get('p50_ms'))} / {_fmt(ez.get('p99_ms'))} | "
-                       f"{_fmt(ox.get('rps'))} | {_fmt(ox.get('p50_ms'))} / "
+                       f"{_rps(ox)} | {_fmt(ox.get('p50_ms'))} / "
                        f"{_fmt(ox.get('p99_ms'))} | {_fmt(_ratio(ez.get('rps'), ox.get('rps')), 2)}"
+                       f" | {_fmt(ez.get('server_cpu_us'), 0)} / {_fmt(ox.get('server_cpu_us'), 0)}"
                        f" | {ez.get('errors', '–')} / {ox.get('errors', '–')} |")
     out += ["", "## Targets of the issue", "",
             "The targets are set at 1M triples; smaller sizes are shown for the trend.", "",

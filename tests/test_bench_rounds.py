@@ -1,0 +1,57 @@
+"""The load rounds of the benchmark: distinct mixes never repeat a request across rounds (the
+response cache would answer it), and the reported round is the median one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from bench.run import Request, Server, median_round, round_requests
+
+
+def test_each_round_of_a_distinct_mix_asks_new_requests() -> None:
+    requests = [Request(f"/sparql?query=q{i}", "text/csv") for i in range(9)]
+    rounds = [round_requests(requests, index, 3) for index in range(3)]
+    assert [len(part) for part in rounds] == [3, 3, 3]
+    paths = [request.path for part in rounds for request in part]
+    assert len(set(paths)) == 9
+
+
+def test_a_repeated_mix_asks_its_one_request_every_round() -> None:
+    only = [Request("/sparql?query=q", "text/csv")]
+    assert all(round_requests(only, index, 2000) == only for index in range(3))
+
+
+def test_the_median_round_is_reported_with_the_range_and_all_errors() -> None:
+    runs = [
+        {"rps": 900.0, "p50_ms": 3.0, "p99_ms": 9.0, "errors": 1, "first_error": ["HTTP 503"],
+         "server_cpu_us": 700.0},
+        {"rps": 1200.0, "p50_ms": 1.0, "p99_ms": 4.0, "errors": 0, "first_error": [],
+         "server_cpu_us": 500.0},
+        {"rps": 1000.0, "p50_ms": 2.0, "p99_ms": 6.0, "errors": 0, "first_error": [],
+         "server_cpu_us": 600.0},
+    ]
+    figures = median_round(runs)
+    assert (figures["rps"], figures["p50_ms"], figures["server_cpu_us"]) == (1000.0, 2.0, 600.0)
+    assert (figures["rps_min"], figures["rps_max"]) == (900.0, 1200.0)
+    assert figures["rps_runs"] == [900.0, 1200.0, 1000.0]
+    assert figures["errors"] == 1 and figures["first_error"] == ["HTTP 503"]
+
+
+def test_server_cpu_counts_the_children_the_server_has_reaped() -> None:
+    # A parent that sleeps while its child burns CPU: the child's time is the server's too.
+    burn = "import time; end = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    parent = subprocess.Popen([sys.executable, "-c",
+                               f"import subprocess, sys, time; "
+                               f"subprocess.run([sys.executable, '-c', {burn!r}]); "
+                               f"time.sleep(30)"])
+    try:
+        server = Server("test", parent, 0, "/sparql")
+        deadline = time.monotonic() + 20
+        while server.cpu_seconds() < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.cpu_seconds() >= 0.3
+    finally:
+        parent.kill()
+        parent.wait()
