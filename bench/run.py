@@ -54,6 +54,12 @@ VENV_BIN = Path(sys.executable).parent
 BASE = "https://w3id.org/ezgraph/"
 JSON_RESULTS = "application/sparql-results+json"
 
+#: Seconds either server lets a query run: ezgraph's default, and five times the slowest
+#: benchmark query at 1M (Oxigraph's filter-year, 1.3 s).
+QUERY_TIMEOUT = 10
+#: Threads a server may hold before a load run starts (see :func:`settle`).
+THREAD_CEILING = 8000
+
 LATENCY_QUERIES = ("iri-lookup", "count-by-class", "filter-year", "sum-by-province",
                    "three-way-join", "optional-regex")
 
@@ -195,6 +201,10 @@ class Server:
     def processes(self) -> int:
         return 1 + len(_descendants(self.process.pid))
 
+    def threads(self) -> int:
+        return sum(_status_field(pid, "Threads:") for pid in [self.process.pid,
+                                                             *_descendants(self.process.pid)])
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) of the server and every process below it, including the
         children they have reaped (a query worker killed at its time limit)."""
@@ -212,10 +222,14 @@ class Server:
 
 
 def _vm_rss_kb(pid: int) -> int:
+    return _status_field(pid, "VmRSS:")
+
+
+def _status_field(pid: int, name: str) -> int:
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(name):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -303,7 +317,7 @@ def ezgraph_server_command(port: int) -> list[str]:
 def start_ezgraph(dist: Path, log: Path, timeout: float) -> Server:
     port = free_port()
     env = {**os.environ, "EZGRAPH_DIST": str(dist), "EZGRAPH_MAX_ROWS": "100000",
-           "EZGRAPH_TIMEOUT": "60"}
+           "EZGRAPH_TIMEOUT": str(QUERY_TIMEOUT)}
     command = ezgraph_server_command(port)
     server = start_server("ezgraph", command, port, "/sparql", log, timeout, env=env)
     server.command = command
@@ -333,7 +347,8 @@ def load_oxigraph(dist: Path, location: Path) -> float:
 def start_oxigraph(location: Path, log: Path, timeout: float) -> Server:
     port = free_port()
     command = [str(VENV_BIN / "oxigraph"), "serve-read-only", "--location", str(location),
-               "--bind", f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "60"]
+               "--bind", f"127.0.0.1:{port}", "--union-default-graph",
+               "--timeout-s", str(QUERY_TIMEOUT)]
     server = start_server("oxigraph", command, port, "/query", log, timeout)
     server.command = command
     return server
@@ -462,6 +477,21 @@ def load(server: Server, requests: list[Request], settings: Settings) -> dict[st
             "seconds": wall, "rps": len(latencies) / wall if wall else 0.0,
             "p50_ms": percentile(0.50), "p99_ms": percentile(0.99),
             "server_cpu_us": cpu / answered * 1e6 if answered else None}
+
+
+def settle(server: Server, ceiling: int = THREAD_CEILING) -> float:
+    """Wait (at most the query timeout and a bit) until ``server`` holds fewer than
+    ``ceiling`` threads; returns the seconds waited.
+
+    Oxigraph's server with ``--timeout-s`` keeps one sleeping thread per query for the whole
+    timeout (oxigraph/oxigraph#1874): at thousands of requests per second they pile up until
+    thread creation fails (at about 20,000 here, ``vm.max_map_count`` 65,530) and the server
+    aborts. Load runs therefore start only once earlier runs' threads have gone."""
+    started = time.perf_counter()
+    deadline = started + QUERY_TIMEOUT + 5
+    while server.threads() >= ceiling and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    return time.perf_counter() - started
 
 
 def round_requests(requests: list[Request], index: int, count: int) -> list[Request]:
@@ -626,6 +656,7 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
                 for server in servers:
                     requests = round_requests(mixes[server.name][mix], index,
                                               settings.max_requests)
+                    settle(server)
                     runs[server.name].append(load(server, requests, settings))
             for server in servers:
                 figures = median_round(runs[server.name])

@@ -1,5 +1,6 @@
 """The load rounds of the benchmark: distinct mixes never repeat a request across rounds (the
-response cache would answer it), and the reported round is the median one."""
+response cache would answer it), the reported round is the median one, and a load run waits
+for the threads earlier runs left in the server."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from bench.run import Request, Server, median_round, round_requests
+from bench.run import Request, Server, median_round, round_requests, settle
 
 
 def test_each_round_of_a_distinct_mix_asks_new_requests() -> None:
@@ -55,3 +56,23 @@ def test_server_cpu_counts_the_children_the_server_has_reaped() -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_settle_waits_until_the_server_has_let_its_threads_go() -> None:
+    # Like Oxigraph's server with --timeout-s: 200 threads that outlive their requests by 1 s.
+    lingering = ("import threading, time\n"
+                 "threads = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(200)]\n"
+                 "[t.start() for t in threads]; [t.join() for t in threads]; time.sleep(30)")
+    process = subprocess.Popen([sys.executable, "-c", lingering])
+    try:
+        server = Server("test", process, 0, "/sparql")
+        deadline = time.monotonic() + 10
+        while server.threads() < 100 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.threads() >= 100
+        waited = settle(server, ceiling=50)
+        assert waited > 0.2
+        assert server.threads() < 50
+    finally:
+        process.kill()
+        process.wait()
