@@ -193,23 +193,24 @@ class Server:
     log: Path | None = None
     command: list[str] = field(default_factory=list)
 
+    def pids(self) -> list[int]:
+        """The server's process and every process below it (web processes, query workers)."""
+        return [self.process.pid, *_descendants(self.process.pid)]
+
     def rss_mb(self) -> float:
-        """VmRSS of the server and every process below it (workers), in MB."""
-        return sum(_vm_rss_kb(pid) for pid in [self.process.pid, *_descendants(
-            self.process.pid)]) / 1024
+        """VmRSS of the server's processes, in MB."""
+        return sum(_status_field(pid, "VmRSS:") for pid in self.pids()) / 1024
 
     def processes(self) -> int:
-        return 1 + len(_descendants(self.process.pid))
+        return len(self.pids())
 
     def threads(self) -> int:
-        return sum(_status_field(pid, "Threads:") for pid in [self.process.pid,
-                                                             *_descendants(self.process.pid)])
+        return sum(_status_field(pid, "Threads:") for pid in self.pids())
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) of the server and every process below it, including the
-        children they have reaped (a query worker killed at its time limit)."""
-        return sum(_cpu_seconds(pid) for pid in [self.process.pid,
-                                                  *_descendants(self.process.pid)])
+        """CPU time (user + system) of the server's processes, including the children they
+        have reaped (a query worker killed at its time limit)."""
+        return sum(_cpu_seconds(pid) for pid in self.pids())
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -219,10 +220,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-
-
-def _vm_rss_kb(pid: int) -> int:
-    return _status_field(pid, "VmRSS:")
 
 
 def _status_field(pid: int, name: str) -> int:

@@ -4,9 +4,11 @@ for the threads earlier runs left in the server."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 
 from bench.run import Request, Server, median_round, round_requests, settle
 
@@ -40,22 +42,31 @@ def test_the_median_round_is_reported_with_the_range_and_all_errors() -> None:
     assert figures["errors"] == 1 and figures["first_error"] == ["HTTP 503"]
 
 
+@contextlib.contextmanager
+def _server_running(code: str) -> Iterator[Server]:
+    """A Python process running ``code``, seen as a server by the benchmark."""
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        yield Server("test", process, 0, "/sparql")
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_server_cpu_counts_the_children_the_server_has_reaped() -> None:
     # A parent that sleeps while its child burns CPU: the child's time is the server's too.
     burn = "import time; end = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
-    parent = subprocess.Popen([sys.executable, "-c",
-                               f"import subprocess, sys, time; "
-                               f"subprocess.run([sys.executable, '-c', {burn!r}]); "
-                               f"time.sleep(30)"])
-    try:
-        server = Server("test", parent, 0, "/sparql")
-        deadline = time.monotonic() + 20
-        while server.cpu_seconds() < 0.3 and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with _server_running(f"import subprocess, sys, time; "
+                         f"subprocess.run([sys.executable, '-c', {burn!r}]); time.sleep(30)"
+                         ) as server:
+        _wait_until(lambda: server.cpu_seconds() >= 0.3)
         assert server.cpu_seconds() >= 0.3
-    finally:
-        parent.kill()
-        parent.wait()
 
 
 def test_settle_waits_until_the_server_has_let_its_threads_go() -> None:
@@ -63,16 +74,9 @@ def test_settle_waits_until_the_server_has_let_its_threads_go() -> None:
     lingering = ("import threading, time\n"
                  "threads = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(200)]\n"
                  "[t.start() for t in threads]; [t.join() for t in threads]; time.sleep(30)")
-    process = subprocess.Popen([sys.executable, "-c", lingering])
-    try:
-        server = Server("test", process, 0, "/sparql")
-        deadline = time.monotonic() + 10
-        while server.threads() < 100 and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with _server_running(lingering) as server:
+        _wait_until(lambda: server.threads() >= 100)
         assert server.threads() >= 100
         waited = settle(server, ceiling=50)
         assert waited > 0.2
         assert server.threads() < 50
-    finally:
-        process.kill()
-        process.wait()
