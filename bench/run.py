@@ -54,7 +54,7 @@ VENV_BIN = Path(sys.executable).parent
 BASE = "https://w3id.org/ezgraph/"
 JSON_RESULTS = "application/sparql-results+json"
 
-#: Seconds either server lets a query run: ezgraph's default, and five times the slowest
+#: Seconds either server lets a query run: ezgraph's default, about eight times the slowest
 #: benchmark query at 1M (Oxigraph's filter-year, 1.3 s).
 QUERY_TIMEOUT = 10
 #: Threads a server may hold before a load run starts (see :func:`settle`).
