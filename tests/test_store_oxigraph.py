@@ -568,3 +568,28 @@ def test_row_cap_across_many_writes_of_the_results_writer(
     assert tsv.body.decode().count("\n") == kept + 1
     parsed = ox.parse_query_results(tsv.body, ox.QueryResultsFormat.TSV)
     assert len(list(parsed)) == kept
+
+
+def test_a_description_past_its_time_limit_is_stopped_and_the_store_answers_on(
+    tmp_path: Path,
+) -> None:
+    # A hub 300,000 statements point to: its description reads them all and every subject's
+    # label, far more than the 0.2 s it is given.
+    hub = "http://example.org/hub"
+    data = tmp_path / "hub.nt"
+    with data.open("w", encoding="utf-8") as out:
+        for i in range(300_000):
+            out.write(f'<http://example.org/s{i}> <http://example.org/p> <{hub}> .\n'
+                      f'<http://example.org/s{i}> <http://www.w3.org/2000/01/rdf-schema#label> '
+                      f'"s{i}" .\n')
+    with oxigraph_store_from_files([data], workers=2) as store:
+        pids_before = set(store.worker_pids())
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout):
+            store.describe(DescribeRequest(
+                hub, "text/turtle", ("http://www.w3.org/2000/01/rdf-schema#label",), 3,
+                timeout=0.2))
+        assert time.monotonic() - started < 5
+        assert set(store.worker_pids()) != pids_before  # the busy worker was replaced
+        small = store.describe(DescribeRequest("http://example.org/s7", "text/turtle", (), 3))
+        assert small is not None and b"example.org/hub" in small.body
