@@ -38,7 +38,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ezgraph.store import guard
 from ezgraph.store.base import (
@@ -64,6 +64,8 @@ from ezgraph.store.worker import (
 )
 
 log = logging.getLogger(__name__)
+
+_Answer = TypeVar("_Answer", QueryResponse, QueryResponse | None)
 
 DEFAULT_CACHE_BYTES = 64 * 2**20
 #: Seconds the background count of a store without matching manifest counts may take.
@@ -167,22 +169,13 @@ class OxigraphStore(Store):
         return self._pool.pids()
 
     def query(self, request: QueryRequest) -> QueryResponse:
-        # The cache is keyed with the release; answers given before it is known are not cached.
-        release = self._counts.release_if_known()
-        key = (
-            release,
-            request.query,
-            request.results_media_type,
-            request.graph_media_type,
-            request.default_graph_uris,
-            request.named_graph_uris,
-            request.max_rows,
-        )
         # Looked up before the guard: an answer is only kept after its request passed the guard
         # and the media type checks, and the same request passes them again.
-        cached = self._cache.get(key) if release is not None else None
-        if cached is not None:
-            return cached
+        key = ("query", request.query, request.results_media_type, request.graph_media_type,
+               request.default_graph_uris, request.named_graph_uris, request.max_rows)
+        return self._remembered(key, lambda: self._run_query(request))
+
+    def _run_query(self, request: QueryRequest) -> QueryResponse:
         scan = guard.scan_query(request.query, self.base_iri)
         guard.check_scan(scan, self._graph_iris)
         guard.check_dataset_params(
@@ -201,20 +194,16 @@ class OxigraphStore(Store):
             prefixes=self._prefixes,
             base_iri=self.base_iri,
         )
-        response = _response_from(self._pool.run(job, request.timeout))
-        if release is not None:
-            self._cache.put(key, response)
-        return response
+        return _response_from(self._pool.run(job, request.timeout))
 
     def describe(self, request: DescribeRequest) -> QueryResponse | None:
         if request.media_type not in GRAPH_FORMATS:
             raise ValueError(f"unsupported graph media type {request.media_type!r}")
-        release = self._counts.release_if_known()
-        key = ("describe", release, request.iri, request.media_type, request.label_predicates,
+        key = ("describe", request.iri, request.media_type, request.label_predicates,
                request.blank_node_depth, request.max_triples)
-        cached = self._cache.get(key) if release is not None else None
-        if cached is not None:
-            return cached
+        return self._remembered(key, lambda: self._run_describe(request))
+
+    def _run_describe(self, request: DescribeRequest) -> QueryResponse | None:
         job = DescribeJob(
             iri=request.iri, graph_media_type=request.media_type,
             label_predicates=request.label_predicates,
@@ -223,9 +212,21 @@ class OxigraphStore(Store):
         )
         outcome = self._pool.run(job, request.timeout)
         if outcome.status == "ok" and outcome.form is None:
-            return None
-        response = _response_from(outcome)
-        if release is not None:
+            return None  # the store knows nothing about the IRI
+        return _response_from(outcome)
+
+    def _remembered(self, key: tuple[Hashable, ...], answer: Callable[[], _Answer]) -> _Answer:
+        """``answer()``, kept in the cache under ``key`` and the release. Nothing is kept while
+        the release is unknown, nor a ``None`` (unknown IRIs cost a worker trip each time)."""
+        release = self._counts.release_if_known()
+        if release is None:
+            return answer()
+        key = (release, *key)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        response = answer()
+        if response is not None:
             self._cache.put(key, response)
         return response
 
