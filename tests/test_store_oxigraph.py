@@ -593,3 +593,72 @@ def test_a_description_past_its_time_limit_is_stopped_and_the_store_answers_on(
         assert set(store.worker_pids()) != pids_before  # the busy worker was replaced
         small = store.describe(DescribeRequest("http://example.org/s7", "text/turtle", (), 3))
         assert small is not None and b"example.org/hub" in small.body
+
+
+def test_small_descriptions_are_read_in_the_web_process_and_big_ones_by_a_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
+        store.info()  # the background count, which a worker runs, is done
+        worker_jobs: list[Any] = []
+        run = store._pool.run
+
+        def counted_run(job: Any, timeout: float) -> Any:
+            worker_jobs.append(job)
+            return run(job, timeout)
+
+        monkeypatch.setattr(store._pool, "run", counted_run)
+        request = DescribeRequest(zone, "application/n-triples", (SKOS_PREF_LABEL,), 3)
+        assert store.knows(zone, timeout=5) is True
+        assert store.knows("https://w3id.org/ezgraph/id/zone/atlantis", timeout=5) is False
+        here = store._run_describe(request)
+        assert worker_jobs == []  # no round trip to a worker for either question
+        assert here is not None and here.body.count(b"\n") > 3
+
+        # Past the in-process budget the same description comes from a worker, byte for byte.
+        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_TRIPLES", 3)
+        there = store._run_describe(request)
+        assert [job.iri for job in worker_jobs] == [zone]
+        assert there is not None and there.body == here.body and not there.truncated
+
+
+def test_a_description_longer_than_its_cap_is_truncated_the_same_in_both_places(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
+    request = DescribeRequest(zone, "application/n-triples", (SKOS_PREF_LABEL,), 3,
+                              max_triples=4)
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
+        here = store._run_describe(request)
+        monkeypatch.setattr(store, "_read_here", lambda job, budget: None)
+        there = store._run_describe(request)
+    assert here is not None and there is not None
+    assert here.truncated and there.truncated
+    assert here.body == there.body and here.body.count(b"\n") == 4
+
+
+def test_a_long_rdf_list_goes_to_a_worker_and_comes_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The in-process reading stops while following the list (its cost stays bounded); a
+    # worker, under the time limit, reads all of it.
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    items = 50
+    data = tmp_path / "list.nt"
+    with data.open("w", encoding="utf-8") as out:
+        out.write("<http://example.org/a> <http://example.org/p> _:b0 .\n")
+        for i in range(items):
+            rest = f"_:b{i + 1}" if i + 1 < items else f"<{rdf}nil>"
+            out.write(f'_:b{i} <{rdf}first> "item {i}" .\n_:b{i} <{rdf}rest> {rest} .\n')
+    monkeypatch.setattr(oxigraph_module, "IN_PROCESS_TRIPLES", 20)
+    with oxigraph_store_from_files([data], workers=1) as store:
+        store.info()  # the background count, which a worker runs, is done
+        jobs: list[Any] = []
+        run = store._pool.run
+        monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
+        response = store._run_describe(DescribeRequest(
+            "http://example.org/a", "application/n-triples", (), blank_node_depth=1))
+    assert [job.iri for job in jobs] == ["http://example.org/a"]
+    assert response is not None and not response.truncated
+    assert response.body.count(b"\n") == 1 + 2 * items

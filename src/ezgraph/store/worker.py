@@ -132,10 +132,15 @@ def run_job(store: Any, job: Job) -> Outcome:
         return Outcome("error", message=f"{type(error).__name__}: {error}")
 
 
-def run_describe(store: Any, job: DescribeJob) -> Outcome:
+def run_describe(store: Any, job: DescribeJob, budget: int | None = None) -> Outcome | None:
     """Describe one resource from the store's indexes: the same triples as the Linked Data
     document's CONSTRUCT (``ezgraph.web.rdfdoc.document_query``), without parsing and planning
-    its fifteen branches, which took two thirds of a millisecond for every page."""
+    its fifteen branches, which took two thirds of a millisecond for every page.
+
+    Reading stops once more than ``job.max_triples`` triples are found (the answer is then
+    truncated), so the work is bounded by that cap. With a ``budget`` smaller than the cap,
+    ``None`` is returned as soon as the description outgrows the budget: the caller has no
+    time limit of its own and passes the job to a worker that has one."""
     import pyoxigraph as ox
 
     started = time.perf_counter()
@@ -148,12 +153,14 @@ def run_describe(store: Any, job: DescribeJob) -> Outcome:
             known = _knows(store, node)
             return Outcome("ok", "DESCRIBE" if known else None,
                            elapsed=time.perf_counter() - started)
-        triples = _description(ox, store, node, job)
+        stop_after = job.max_triples if budget is None else min(budget, job.max_triples)
+        triples, complete = _description(ox, store, node, job, stop_after)
+        if not complete and stop_after < job.max_triples:
+            return None
         if not triples and not _knows(store, node):
             return Outcome("ok", None, elapsed=time.perf_counter() - started)
-        truncated = len(triples) > job.max_triples
         body = _graph_body(ox, triples[: job.max_triples], job.graph_media_type, job.prefixes)
-        return Outcome("ok", "DESCRIBE", job.graph_media_type, body, truncated=truncated,
+        return Outcome("ok", "DESCRIBE", job.graph_media_type, body, truncated=not complete,
                        elapsed=time.perf_counter() - started)
     except Exception as error:  # the worker must survive any request
         return Outcome("error", message=f"{type(error).__name__}: {error}")
@@ -167,63 +174,81 @@ def _knows(store: Any, node: Any) -> bool:
                for pattern in patterns)
 
 
-#: Labels already read, per worker: the store is read-only, so they never go stale. The
+#: Labels already read, per process: the store is read-only, so they never go stale. The
 #: vocabulary's terms and the big hubs (a zone, its source) are named by most pages.
 _label_cache: dict[tuple[Any, tuple[str, ...]], list[Any]] = {}
 _LABEL_CACHE_ENTRIES = 100_000
 
 
-def _description(ox: Any, store: Any, node: Any, job: DescribeJob) -> list[Any]:
+class _Enough(Exception):
+    """More triples were found than the description may hold."""
+
+
+def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: int
+                 ) -> tuple[list[Any], bool]:
     """What ``node`` says (following blank nodes ``blank_node_depth`` deep, and RDF lists to
-    their end), what points to it, and the labels of every resource and property those name."""
+    their end), what points to it, and the labels of every resource and property those name;
+    and whether that is all of it. Reading stops once it is known to hold more than
+    ``stop_after`` triples, so its cost is bounded by ``stop_after``."""
     quads = store.quads_for_pattern
     triples: dict[Any, None] = {}
     named: dict[Any, None] = {}
+
+    def keep(triple: Any) -> None:
+        triples[triple] = None
+        if len(triples) > stop_after:
+            raise _Enough
 
     def says(subjects: list[Any]) -> list[Any]:
         said = []
         for subject in subjects:
             for quad in quads(subject, None, None, None):
                 said.append(quad)
-                triples[quad.triple] = None
+                keep(quad.triple)
                 named[quad.predicate] = None
                 named[quad.object] = None
         return said
 
-    said = says([node])
-    rest = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
-    for _ in range(job.blank_node_depth):
-        # The blank nodes just reached, and every node their rdf:rest chains lead to.
-        reached: dict[Any, None] = {}
-        pending = [quad.object for quad in said if isinstance(quad.object, ox.BlankNode)]
-        while pending:
-            current = pending.pop()
-            if current not in reached:
-                reached[current] = None
-                pending.extend(quad.object for quad in quads(current, rest, None, None))
-        if not reached:
-            break
-        said = says(list(reached))
-    for quad in quads(None, None, node, None):
-        triples[quad.triple] = None
-        named[quad.subject] = None
-        named[quad.predicate] = None
-    key_predicates = job.label_predicates
-    predicates = [ox.NamedNode(iri) for iri in key_predicates]
-    for term in named:
-        if isinstance(term, ox.Literal):
-            continue
-        key = (term, key_predicates)
-        labels = _label_cache.get(key)
-        if labels is None:
-            labels = [quad.triple for predicate in predicates
-                      for quad in quads(term, predicate, None, None)
-                      if isinstance(quad.object, ox.Literal)]
-            if len(_label_cache) >= _LABEL_CACHE_ENTRIES:
-                _label_cache.clear()
-            _label_cache[key] = labels
-        triples.update(dict.fromkeys(labels))
-    return list(triples)
+    try:
+        said = says([node])
+        rest = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
+        for _ in range(job.blank_node_depth):
+            # The blank nodes just reached, and every node their rdf:rest chains lead to.
+            reached: dict[Any, None] = {}
+            pending = [quad.object for quad in said if isinstance(quad.object, ox.BlankNode)]
+            while pending:
+                current = pending.pop()
+                if current not in reached:
+                    reached[current] = None
+                    if len(reached) > stop_after:
+                        raise _Enough  # each node reached brings at least one triple
+                    pending.extend(quad.object for quad in quads(current, rest, None, None))
+            if not reached:
+                break
+            said = says(list(reached))
+        for quad in quads(None, None, node, None):
+            keep(quad.triple)
+            named[quad.subject] = None
+            named[quad.predicate] = None
+        key_predicates = job.label_predicates
+        predicates = [ox.NamedNode(iri) for iri in key_predicates]
+        for term in named:
+            if isinstance(term, ox.Literal):
+                continue
+            key = (term, key_predicates)
+            labels = _label_cache.get(key)
+            if labels is None:
+                labels = [quad.triple for predicate in predicates
+                          for quad in quads(term, predicate, None, None)
+                          if isinstance(quad.object, ox.Literal)]
+                if len(_label_cache) >= _LABEL_CACHE_ENTRIES:
+                    _label_cache.clear()
+                _label_cache[key] = labels
+            for label in labels:
+                keep(label)
+    except _Enough:
+        return list(triples), False
+    return list(triples), True
 
 
 def _boolean_outcome(result: Any, job: Job, started: float) -> Outcome:
