@@ -6,7 +6,7 @@ DIST   ?= dist
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: serve test build bench lint clean system-test-deps
+.PHONY: serve test build bench bench-deps lint clean system-test-deps
 
 $(BIN)/ezgraph: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,13 @@ serve: build
 # (independent parsers and validator), Chromium (offline page checks), Virtuoso (a second remote
 # SPARQL store, tests/test_store_virtuoso.py; its dba-password question is left to debconf's
 # noninteractive default: the tests run their own instance with a fresh database), all from
-# Debian; N3.js, jsonld.js and rdf-validate-shacl from npm, pinned by
-# tests/crosscheck/package-lock.json.
-DEBIAN_TEST_PACKAGES := raptor2-utils libapache-jena-java chromium virtuoso-opensource
+# Debian, with wrk (the benchmark's load client, tests/test_bench_load.py); N3.js, jsonld.js
+# and rdf-validate-shacl from npm, pinned by tests/crosscheck/package-lock.json.
+DEBIAN_TEST_PACKAGES := raptor2-utils libapache-jena-java chromium virtuoso-opensource wrk
 system-test-deps:
 	@if ! command -v rapper >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
-	    || ! [ -f /usr/share/java/jena-shacl.jar ] || ! command -v virtuoso-t >/dev/null 2>&1; then \
+	    || ! [ -f /usr/share/java/jena-shacl.jar ] || ! command -v virtuoso-t >/dev/null 2>&1 \
+	    || ! command -v wrk >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(DEBIAN_TEST_PACKAGES) for the cross-tool tests"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -49,7 +50,17 @@ test: $(VENV)/.test-extras system-test-deps tests/crosscheck/node_modules/.insta
 	$(BIN)/ruff check src tests bench server.py
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.test-extras
+# wrk is the benchmark's load client; without it (and without root to install it) bench.run
+# falls back to Python threads and says so in the results.
+bench-deps:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing wrk, the benchmark's load client"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "note: install wrk for the throughput runs (else Python threads load the servers)"; fi; \
+	fi
+
+bench: $(VENV)/.test-extras bench-deps
 	$(BIN)/python -m bench.run
 
 clean:

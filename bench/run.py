@@ -21,14 +21,17 @@ import dataclasses
 import gzip
 import http.client
 import json
+import math
 import os
 import platform
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -91,6 +94,11 @@ class Settings:
     load_rounds: int = 3
     build_timeout: float = 600.0
     server_timeout: float = 120.0
+    #: The load client: "wrk" (C, event-driven: its own cost per request is small beside a
+    #: server's) or "python" (threads with http.client, when wrk is not installed; their cost
+    #: per request is several times Oxigraph's, on the same two CPUs, which flattered the
+    #: slower server: see bench/README.md).
+    client: str = "python"
 
 
 QUICK = Settings(repeats=3, max_repeats=3, max_requests=120, max_seconds=4.0, load_rounds=1,
@@ -418,8 +426,79 @@ def median_latency(server: Server, query: str, settings: Settings) -> dict[str, 
 
 
 def load(server: Server, requests: list[Request], settings: Settings) -> dict[str, Any]:
-    """``settings.concurrency`` threads, each with a keep-alive connection, take the requests
-    in turn until all are done or the time is up."""
+    """One load run with the client ``settings.client`` names."""
+    if settings.client == "wrk":
+        return load_wrk(server, requests, settings)
+    return load_threads(server, requests, settings)
+
+
+def wrk_client() -> str | None:
+    """``wrk`` and its version when it is installed."""
+    path = shutil.which("wrk")
+    if path is None:
+        return None
+    # wrk -v prints its version and exits 1.
+    banner = subprocess.run([path, "-v"], capture_output=True, text=True, timeout=10)
+    return (banner.stdout + banner.stderr).split(" [", 1)[0].strip() or "wrk"
+
+
+def load_wrk(server: Server, requests: list[Request], settings: Settings) -> dict[str, Any]:
+    """wrk with ``settings.concurrency`` threads of one keep-alive connection each, through
+    bench/pages.lua: each thread asks its share of ``requests`` (redirects followed) and
+    writes its figures; wrk is interrupted once all are in (it would wait out ``-d``)."""
+    threads = settings.concurrency
+    with tempfile.TemporaryDirectory(prefix="ezgraph-wrk-") as scratch:
+        out = Path(scratch)
+        listing = out / "requests.tsv"
+        listing.write_text("".join(f"{r.path}\t{r.accept}\n" for r in requests),
+                           encoding="utf-8")
+        command = ["wrk", f"-t{threads}", f"-c{threads}", f"-d{math.ceil(settings.max_seconds)}s",
+                   "--timeout", "60s", "-s", str(BENCH / "pages.lua"),
+                   f"http://127.0.0.1:{server.port}", "--",
+                   str(listing), str(threads), str(settings.max_requests), str(out)]
+        cpu_before = server.cpu_seconds()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        try:
+            deadline = time.monotonic() + settings.max_seconds + 60
+            while (process.poll() is None and time.monotonic() < deadline
+                   and len(list(out.glob("thread-*.json"))) < threads):
+                time.sleep(0.005)
+            cpu = server.cpu_seconds() - cpu_before
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)  # wrk then stops, runs done() and reports
+            stdout, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if not (out / "summary.json").is_file():
+            raise RuntimeError(f"wrk failed ({process.returncode}): {stderr.strip()[-500:]}")
+        parts = [json.loads(path.read_text()) for path in sorted(out.glob("thread-*.json"))]
+        summary = json.loads((out / "summary.json").read_text())
+    latencies = sorted(value / 1e6 for part in parts for value in part["latencies_us"])
+    answered = sum(part["pages"] for part in parts)
+    ok = sum(part["ok"] for part in parts)
+    errors = answered - ok + summary["socket_errors"] + summary["timeouts"]
+    started = [part["first_us"] for part in parts if part["pages"]]
+    wall = (max(part["last_us"] for part in parts) - min(started)) / 1e6 if started else 0.0
+    return {"client": "wrk", "requests": ok, "errors": errors,
+            "first_error": [f"{errors} failed"] if errors else [], "seconds": wall,
+            "rps": ok / wall if wall else 0.0,
+            "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99),
+            "server_cpu_us": cpu / answered * 1e6 if answered else None}
+
+
+def _percentile(ordered: list[float], p: float) -> float | None:
+    """The ``p`` quantile in ms of latencies in seconds, sorted."""
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def load_threads(server: Server, requests: list[Request], settings: Settings) -> dict[str, Any]:
+    """``settings.concurrency`` Python threads, each with a keep-alive connection, take the
+    requests in turn until all are done or the time is up (when wrk is not installed)."""
     lock = threading.Lock()
     latencies: list[float] = []
     errors: list[str] = []
@@ -463,16 +542,11 @@ def load(server: Server, requests: list[Request], settings: Settings) -> dict[st
     wall = time.perf_counter() - started
     cpu = server.cpu_seconds() - cpu_before
     latencies.sort()
-
-    def percentile(p: float) -> float | None:
-        if not latencies:
-            return None
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
-
     answered = len(latencies) + len(errors)
-    return {"requests": len(latencies), "errors": len(errors), "first_error": errors[:1],
-            "seconds": wall, "rps": len(latencies) / wall if wall else 0.0,
-            "p50_ms": percentile(0.50), "p99_ms": percentile(0.99),
+    return {"client": "python", "requests": len(latencies), "errors": len(errors),
+            "first_error": errors[:1], "seconds": wall,
+            "rps": len(latencies) / wall if wall else 0.0,
+            "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99),
             "server_cpu_us": cpu / answered * 1e6 if answered else None}
 
 
@@ -747,7 +821,8 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
            f"Latency: median of at least {settings.repeats} runs after one warm-up (up to "
            f"{settings.max_repeats} while they take under {settings.latency_seconds:g} s), one "
            "keep-alive "
-           f"connection. Load: {settings.concurrency} threads, at most {settings.max_requests} "
+           f"connection. Load: {info.get('load_client', 'Python threads')}, "
+           f"{settings.concurrency} connections, at most {settings.max_requests} "
            f"requests or {settings.max_seconds:g} s per run, {settings.load_rounds} runs per "
            "mix and server (the servers taking turns), the median run reported; the client "
            "shares the CPUs with the server.", ""]
@@ -839,15 +914,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve the data, build and Oxigraph database an earlier run left in "
                         "bench/work instead of generating and building again (build not "
                         "measured)")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                        help="load client of the throughput runs (default: wrk when installed, "
+                        "else Python threads)")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help="where latest.md and latest.json go (default bench/results)")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else Settings()
     if args.build_timeout:
         settings = dataclasses.replace(settings, build_timeout=args.build_timeout)
+    wrk = wrk_client()
+    if args.client == "wrk" and wrk is None:
+        parser.error("--client wrk: wrk is not installed (Debian: apt-get install wrk)")
+    client = "python" if args.client == "python" or wrk is None else "wrk"
+    settings = dataclasses.replace(settings, client=client)
     sizes = (args.sizes or ("10k" if args.quick else "10k,100k,1m")).split(",")
     WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
+    info["load_client"] = wrk if client == "wrk" else "Python threads (http.client)"
     results: list[SizeResult] = []
     validate_rate = None  # seconds of SHACL per triple, the worst seen so far
     for size in sizes:

@@ -1,0 +1,109 @@
+"""The benchmark's two load clients (wrk through bench/pages.lua, and Python threads) against a
+real HTTP server: both follow the 303 of an entity page, count pages rather than HTTP exchanges,
+count failures as errors, and stop at the run's request limit."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from bench.run import Request, Server, Settings, free_port, load
+
+#: /id/N answers 303 to /doc/N, /doc/N 200, /broken 500; every exchange is logged.
+SERVER = """
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOG = threading.Lock()
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        with LOG:
+            sys.stderr.write(f"{self.path} {self.headers.get('Accept')}\\n")
+            sys.stderr.flush()
+        if self.path.startswith("/id/"):
+            self.send_response(303)
+            self.send_header("Location", "http://127.0.0.1:%d/doc/" % PORT + self.path[4:])
+            body = b""
+        elif self.path.startswith("/doc/"):
+            self.send_response(200)
+            body = b"<a> <b> <c> .\\n"
+        else:
+            self.send_response(500)
+            body = b"broken"
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+PORT = int(sys.argv[1])
+ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+"""
+
+CLIENTS = ["python", pytest.param("wrk", marks=pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (make test installs it)"))]
+
+
+@contextlib.contextmanager
+def _pages_server(log_path) -> Iterator[Server]:
+    port = free_port()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/doc/up", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield Server("test", process, port, "/sparql")
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _settings(client: str, requests: int) -> Settings:
+    return dataclasses.replace(Settings(), client=client, concurrency=4, max_requests=requests,
+                               max_seconds=20)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_entity_pages_follow_the_redirect_and_count_once(client: str, tmp_path) -> None:
+    log = tmp_path / "server.log"
+    requests = [Request(f"/id/e{i}", "text/turtle") for i in range(40)]
+    with _pages_server(log) as server:
+        figures = load(server, requests, _settings(client, 40))
+    assert figures["client"] == client
+    assert (figures["requests"], figures["errors"]) == (40, 0)
+    assert figures["rps"] > 0 and 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert figures["server_cpu_us"] is not None
+    lines = log.read_text().splitlines()[1:]  # after the start-up probe
+    # Every distinct page asked once, each by its 303 and the document, with the page's Accept.
+    assert sorted(line for line in lines if line.startswith("/id/")) == sorted(
+        f"/id/e{i} text/turtle" for i in range(40))
+    assert sorted(line for line in lines if line.startswith("/doc/")) == sorted(
+        f"/doc/e{i} text/turtle" for i in range(40))
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_failed_pages_are_errors_and_a_single_request_is_repeated(client: str, tmp_path) -> None:
+    with _pages_server(tmp_path / "server.log") as server:
+        figures = load(server, [Request("/broken", "text/csv")], _settings(client, 20))
+    assert (figures["requests"], figures["errors"]) == (0, 20)
+    assert figures["rps"] == 0 and figures["p50_ms"] is None
