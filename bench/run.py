@@ -118,7 +118,7 @@ def machine() -> dict[str, Any]:
     with open("/proc/meminfo", encoding="utf-8") as info:
         total_kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
     versions = {}
-    for name in ("pyoxigraph", "rdflib", "pyshacl", "flask", "gunicorn", "pyyaml"):
+    for name in ("pyoxigraph", "rdflib", "pyshacl", "flask", "granian", "gunicorn", "pyyaml"):
         try:
             from importlib.metadata import version
 
