@@ -37,6 +37,7 @@ from ezgraph.store.base import (
     StoreUnavailable,
 )
 from ezgraph.store.oxigraph import OxigraphStore, RdfLoadError, load_rdf_files
+from ezgraph.store.worker import Budget
 
 SAMPLE_TRIG = Path(__file__).parent / "fixtures" / "sample.trig"
 SAMPLE_TRIPLES = 38
@@ -616,11 +617,14 @@ def test_small_descriptions_are_read_in_the_web_process_and_big_ones_by_a_worker
         assert worker_jobs == []  # no round trip to a worker for either question
         assert here is not None and here.body.count(b"\n") > 3
 
-        # Past the in-process budget the same description comes from a worker, byte for byte.
-        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_TRIPLES", 3)
-        there = store._run_describe(request)
-        assert [job.iri for job in worker_jobs] == [zone]
-        assert there is not None and there.body == here.body and not there.truncated
+        # Past the in-process budget, in triples or in index lookups, the same description
+        # comes from a worker, byte for byte.
+        for budget in (Budget(triples=3, reads=1000), Budget(triples=1000, reads=1)):
+            worker_jobs.clear()
+            monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", budget)
+            there = store._run_describe(request)
+            assert [job.iri for job in worker_jobs] == [zone]
+            assert there is not None and there.body == here.body and not there.truncated
 
 
 def test_a_description_longer_than_its_cap_is_truncated_the_same_in_both_places(
@@ -651,7 +655,7 @@ def test_a_long_rdf_list_goes_to_a_worker_and_comes_back_whole(
         for i in range(items):
             rest = f"_:b{i + 1}" if i + 1 < items else f"<{rdf}nil>"
             out.write(f'_:b{i} <{rdf}first> "item {i}" .\n_:b{i} <{rdf}rest> {rest} .\n')
-    monkeypatch.setattr(oxigraph_module, "IN_PROCESS_TRIPLES", 20)
+    monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", Budget(triples=20, reads=1000))
     with oxigraph_store_from_files([data], workers=1) as store:
         store.info()  # the background count, which a worker runs, is done
         jobs: list[Any] = []

@@ -57,6 +57,7 @@ from ezgraph.store.base import (
 from ezgraph.store.worker import (
     GRAPH_FORMATS,
     RESULTS_FORMATS,
+    Budget,
     DescribeJob,
     Job,
     Outcome,
@@ -73,9 +74,10 @@ DEFAULT_CACHE_BYTES = 64 * 2**20
 COUNT_TIMEOUT = 3600.0
 #: Graphs missing from the manifest that are counted on their own (else everything is).
 _FEW_GRAPHS = 8
-#: Descriptions up to this many triples are read in the web process (:class:`_Reader`): a few
-#: milliseconds at most, while the Linked Data pages of the 1M benchmark hold 26 on average.
-IN_PROCESS_TRIPLES = 2_000
+#: Descriptions read in the web process (:class:`_Reader`) stay within this. Of 600 pages of
+#: the 1M benchmark, 590 took at most 62 lookups (the median 20: about 1 ms when first read); a
+#: zone's page takes ~580 (7-60 ms, which would hold up the process's other requests).
+IN_PROCESS_BUDGET = Budget(triples=2_000, reads=64)
 #: A worker that has not opened the store after this long is considered broken.
 WORKER_START_TIMEOUT = 60.0
 #: Longest parser message passed on to clients (Oxigraph lists every expected token).
@@ -215,7 +217,7 @@ class OxigraphStore(Store):
             blank_node_depth=request.blank_node_depth, max_triples=request.max_triples,
             prefixes=self._prefixes,
         )
-        outcome = self._read_here(job, IN_PROCESS_TRIPLES)
+        outcome = self._read_here(job, IN_PROCESS_BUDGET)
         if outcome is None:
             outcome = self._pool.run(job, request.timeout)
         if outcome.status == "ok" and outcome.form is None:
@@ -239,17 +241,17 @@ class OxigraphStore(Store):
 
     def knows(self, iri: str, timeout: float) -> bool:
         job = DescribeJob(iri=iri, graph_media_type=None)
-        outcome = self._read_here(job, IN_PROCESS_TRIPLES)
+        outcome = self._read_here(job, IN_PROCESS_BUDGET)
         if outcome is None:
             outcome = self._pool.run(job, timeout)
         if outcome.status != "ok":
             raise StoreError(f"the store could not be read: {outcome.message}")
         return outcome.form is not None
 
-    def _read_here(self, job: DescribeJob, budget: int) -> Outcome | None:
+    def _read_here(self, job: DescribeJob, budget: Budget) -> Outcome | None:
         """``job`` answered from this process's own read-only handle on the store, or ``None``
-        when the description outgrows ``budget`` triples (a worker, which can be stopped at the
-        time limit, takes it then) or the store cannot be opened here."""
+        when the description outgrows ``budget`` (a worker, which can be stopped at the time
+        limit, takes it then) or the store cannot be opened here."""
         reader = self._reader.get()
         if reader is None:
             return None
@@ -526,9 +528,9 @@ class _Worker:
 class _Reader:
     """This process's own read-only handle on the store, opened at first use, for the reads
     whose cost is bounded by their size: whether an IRI is known (four index lookups) and
-    descriptions of up to :data:`IN_PROCESS_TRIPLES` triples. A worker round trip for those
-    cost more than the reading itself (two per Linked Data page: the 303 and the document).
-    Queries never run here: pyoxigraph cannot stop one, and holds the GIL while it runs."""
+    descriptions within :data:`IN_PROCESS_BUDGET`. A worker round trip for those cost more
+    than the reading itself (two per Linked Data page: the 303 and the document). Queries never
+    run here: nothing can stop one at its time limit but killing the process it runs in."""
 
     def __init__(self, path: str):
         self._path = path

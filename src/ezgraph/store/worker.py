@@ -132,15 +132,25 @@ def run_job(store: Any, job: Job) -> Outcome:
         return Outcome("error", message=f"{type(error).__name__}: {error}")
 
 
-def run_describe(store: Any, job: DescribeJob, budget: int | None = None) -> Outcome | None:
+@dataclass(frozen=True)
+class Budget:
+    """How much reading a description may take where nothing can stop it at a time limit."""
+
+    #: Triples in the description.
+    triples: int
+    #: Index lookups (``quads_for_pattern`` calls): one per resource whose labels are read.
+    reads: int
+
+
+def run_describe(store: Any, job: DescribeJob, budget: Budget | None = None) -> Outcome | None:
     """Describe one resource from the store's indexes: the same triples as the Linked Data
     document's CONSTRUCT (``ezgraph.web.rdfdoc.document_query``), without parsing and planning
     its fifteen branches, which took two thirds of a millisecond for every page.
 
     Reading stops once more than ``job.max_triples`` triples are found (the answer is then
-    truncated), so the work is bounded by that cap. With a ``budget`` smaller than the cap,
-    ``None`` is returned as soon as the description outgrows the budget: the caller has no
-    time limit of its own and passes the job to a worker that has one."""
+    truncated), so the work is bounded by that cap. With a ``budget``, ``None`` is returned as
+    soon as the description outgrows it: the caller has no time limit of its own and passes the
+    job to a worker that has one."""
     import pyoxigraph as ox
 
     started = time.perf_counter()
@@ -153,8 +163,12 @@ def run_describe(store: Any, job: DescribeJob, budget: int | None = None) -> Out
             known = _knows(store, node)
             return Outcome("ok", "DESCRIBE" if known else None,
                            elapsed=time.perf_counter() - started)
-        stop_after = job.max_triples if budget is None else min(budget, job.max_triples)
-        triples, complete = _description(ox, store, node, job, stop_after)
+        stop_after = job.max_triples if budget is None else min(budget.triples, job.max_triples)
+        reads = None if budget is None else budget.reads
+        try:
+            triples, complete = _description(ox, store, node, job, stop_after, reads)
+        except _OverBudget:
+            return None
         if not complete and stop_after < job.max_triples:
             return None
         if not triples and not _knows(store, node):
@@ -184,13 +198,28 @@ class _Enough(Exception):
     """More triples were found than the description may hold."""
 
 
-def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: int
-                 ) -> tuple[list[Any], bool]:
+class _OverBudget(Exception):
+    """The description takes more index lookups than it may."""
+
+
+def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: int,
+                 max_reads: int | None = None) -> tuple[list[Any], bool]:
     """What ``node`` says (following blank nodes ``blank_node_depth`` deep, and RDF lists to
     their end), what points to it, and the labels of every resource and property those name;
     and whether that is all of it. Reading stops once it is known to hold more than
-    ``stop_after`` triples, so its cost is bounded by ``stop_after``."""
+    ``stop_after`` triples, so its cost is bounded by ``stop_after``; past ``max_reads`` index
+    lookups, :class:`_OverBudget` is raised."""
     quads = store.quads_for_pattern
+    if max_reads is not None:
+        reads = 0
+
+        def quads(*pattern: Any) -> Any:
+            nonlocal reads
+            reads += 1
+            if reads > max_reads:
+                raise _OverBudget
+            return store.quads_for_pattern(*pattern)
+
     triples: dict[Any, None] = {}
     named: dict[Any, None] = {}
 
