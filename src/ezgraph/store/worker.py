@@ -138,7 +138,8 @@ class Budget:
 
     #: Triples in the description.
     triples: int
-    #: Index lookups (``quads_for_pattern`` calls): one per resource whose labels are read.
+    #: Index lookups (``quads_for_pattern`` calls): one per resource read, and one per label
+    #: predicate for each resource named whose labels are not cached yet.
     reads: int
 
 
