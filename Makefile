@@ -31,15 +31,19 @@ serve: build
 # Debian, with wrk (the benchmark's load client, tests/test_bench_load.py); N3.js, jsonld.js
 # and rdf-validate-shacl from npm, pinned by tests/crosscheck/package-lock.json.
 DEBIAN_TEST_PACKAGES := raptor2-utils libapache-jena-java chromium virtuoso-opensource wrk
+
+# $(call apt-install,PACKAGES,PURPOSE): install Debian packages when this is root on a machine
+# with apt-get, else say what to install.
+apt-install = if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $(1) $(2)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	  else echo "note: install $(1) $(2)"; fi
+
 system-test-deps:
 	@if ! command -v rapper >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
 	    || ! [ -f /usr/share/java/jena-shacl.jar ] || ! command -v virtuoso-t >/dev/null 2>&1 \
 	    || ! command -v wrk >/dev/null 2>&1; then \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing $(DEBIAN_TEST_PACKAGES) for the cross-tool tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      $(DEBIAN_TEST_PACKAGES) >/dev/null; \
-	  else echo "note: install $(DEBIAN_TEST_PACKAGES) to run the cross-tool tests"; fi; \
+	  $(call apt-install,$(DEBIAN_TEST_PACKAGES),for the cross-tool tests); \
 	fi
 
 tests/crosscheck/node_modules/.installed: tests/crosscheck/package-lock.json
@@ -54,10 +58,7 @@ test: $(VENV)/.test-extras system-test-deps tests/crosscheck/node_modules/.insta
 # falls back to Python threads and says so in the results.
 bench-deps:
 	@if ! command -v wrk >/dev/null 2>&1; then \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    echo "installing wrk, the benchmark's load client"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-	  else echo "note: install wrk for the throughput runs (else Python threads load the servers)"; fi; \
+	  $(call apt-install,wrk,for the throughput runs (else Python threads load the servers)); \
 	fi
 
 bench: $(VENV)/.test-extras bench-deps
