@@ -666,3 +666,24 @@ def test_a_long_rdf_list_goes_to_a_worker_and_comes_back_whole(
     assert [job.iri for job in jobs] == ["http://example.org/a"]
     assert response is not None and not response.truncated
     assert response.body.count(b"\n") == 1 + 2 * items
+
+
+def test_when_the_web_process_cannot_open_the_store_the_workers_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
+        store.info()  # the background count, which a worker runs, is done
+        store._reader = oxigraph_module._Reader(str(tmp_path / "no-store-here"))
+        jobs: list[Any] = []
+        run = store._pool.run
+        monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
+        with caplog.at_level("WARNING", logger=oxigraph_module.log.name):
+            assert store.knows(zone, timeout=5) is True
+            response = store._run_describe(DescribeRequest(zone, "text/turtle", (), 3))
+        assert response is not None and "长春经济技术开发区" in response.body.decode()
+        assert [job.iri for job in jobs] == [zone, zone]
+        # Tried once, said once: later reads go straight to the workers.
+        failures = [record.getMessage() for record in caplog.records
+                    if "in the web process failed" in record.getMessage()]
+        assert len(failures) == 1 and str(tmp_path / "no-store-here") in failures[0]
