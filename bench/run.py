@@ -467,7 +467,7 @@ def load_wrk(server: Server, requests: list[Request], settings: Settings) -> dic
             cpu = server.cpu_seconds() - cpu_before
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)  # wrk then stops, runs done() and reports
-            stdout, stderr = process.communicate(timeout=60)
+            _, stderr = process.communicate(timeout=60)
         finally:
             if process.poll() is None:
                 process.kill()
