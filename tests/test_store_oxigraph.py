@@ -299,7 +299,9 @@ def test_queries_one_after_another_go_to_the_worker_that_answered_last(
     monkeypatch.setattr(oxigraph_module._Worker, "call", recording)
     assert sample_store.workers >= 2
     for number in range(6):
-        sample_store.query(QueryRequest(f"ASK {{ ?s ?p ?o }} # one after another {number}"))
+        # Two patterns: a lookup (one pattern) would be answered without a worker.
+        sample_store.query(
+            QueryRequest(f"ASK {{ ?s ?p ?o . ?o ?q ?r }} # one after another {number}"))
     assert len(answered) == 6 and len(set(map(id, answered))) == 1
 
 
@@ -317,7 +319,7 @@ def test_after_a_timeout_a_ready_worker_answers_before_the_replacement(
         return call(worker, job, timeout)
 
     monkeypatch.setattr(oxigraph_module._Worker, "call", recording)
-    sample_store.query(QueryRequest("ASK { ?s ?p ?o } # right after the timeout"))
+    sample_store.query(QueryRequest("ASK { ?s ?p ?o . ?o ?q ?r } # right after the timeout"))
     # The replacement is still opening the store; a worker that was ready answers at once.
     assert answered and answered[0] in ready_before
 
@@ -683,7 +685,123 @@ def test_when_the_web_process_cannot_open_the_store_the_workers_answer(
             response = store._run_describe(DescribeRequest(zone, "text/turtle", (), 3))
         assert response is not None and "长春经济技术开发区" in response.body.decode()
         assert [job.iri for job in jobs] == [zone, zone]
+        jobs.clear()
+        with caplog.at_level("WARNING", logger=oxigraph_module.log.name):
+            lookup = store.query(QueryRequest(f"SELECT ?p ?o WHERE {{ <{zone}> ?p ?o }}"))
+        assert len(json.loads(lookup.body)["results"]["bindings"]) > 1
+        assert [type(job).__name__ for job in jobs] == ["Job"]
         # Tried once, said once: later reads go straight to the workers.
         failures = [record.getMessage() for record in caplog.records
                     if "in the web process failed" in record.getMessage()]
         assert len(failures) == 1 and str(tmp_path / "no-store-here") in failures[0]
+
+
+def _recording_worker_jobs(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The jobs the store's workers are asked from now on."""
+    jobs: list[Any] = []
+    run = store._pool.run
+    monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
+    return jobs
+
+
+ZONE_LOOKUP = ("SELECT ?p ?o WHERE { <https://w3id.org/ezgraph/id/zone/changchun-etdz> ?p ?o } "
+               "ORDER BY ?p ?o")
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        (ZONE_LOOKUP, {}),
+        (ZONE_LOOKUP, {"results_media_type": "application/sparql-results+xml"}),
+        (ZONE_LOOKUP, {"results_media_type": "text/csv"}),
+        (ZONE_LOOKUP + " LIMIT 3", {"results_media_type": "text/tab-separated-values"}),
+        (ZONE_LOOKUP, {"max_rows": 2}),
+        ("SELECT * WHERE { ?s ?p ?o }", {}),
+        ("SELECT ?o WHERE { ?s a ?o } OFFSET 2 LIMIT 3", {}),
+        ("SELECT ?p ?o WHERE { <https://w3id.org/ezgraph/id/zone/changchun-etdz> ?p ?o }",
+         {"max_rows": 2}),
+        ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+         "SELECT DISTINCT ?thing WHERE { ?thing rdfs:label ?label }", {}),
+        ("ASK { ?s a <http://nothing.example/> }", {}),
+    ],
+)
+def test_a_lookup_is_answered_in_the_web_process_as_a_worker_answers_it(
+    monkeypatch: pytest.MonkeyPatch, query: str, fields: dict[str, Any],
+) -> None:
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1, cache_bytes=0) as store:
+        store.info()  # the background count, which a worker runs, is done
+        jobs = _recording_worker_jobs(store, monkeypatch)
+        here = store.query(QueryRequest(query, **fields))
+        assert jobs == []
+        monkeypatch.setattr(store, "_query_here", lambda job: None)
+        there = store.query(QueryRequest(query, **fields))
+        assert [job.query for job in jobs] == [query]
+    assert (here.form, here.media_type, here.truncated) == (there.form, there.media_type,
+                                                            there.truncated)
+    assert here.body == there.body and here.body
+    assert here.truncated == (fields.get("max_rows") == 2)
+
+
+def test_lookups_matching_many_quads_and_other_queries_go_to_a_worker(
+    monkeypatch: pytest.MonkeyPatch, reference: ox.Store,
+) -> None:
+    zone = ox.NamedNode("https://w3id.org/ezgraph/id/zone/changchun-etdz")
+    quads = len(list(reference.quads_for_pattern(zone, None, None, None)))
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
+        store.info()  # the background count, which a worker runs, is done
+        jobs = _recording_worker_jobs(store, monkeypatch)
+        # The zone is the subject of `quads` quads: within a budget of as many, not of one less.
+        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET",
+                            Budget(triples=quads, reads=64))
+        within = ZONE_LOOKUP + " # within"
+        rows = json.loads(store.query(QueryRequest(within)).body)["results"]["bindings"]
+        assert len(rows) > 1 and jobs == []
+        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET",
+                            Budget(triples=quads - 1, reads=64))
+        beyond = ZONE_LOOKUP + " LIMIT 1"  # a small LIMIT does not bound the ORDER BY
+        not_lookups = [
+            "SELECT ?s WHERE { ?s ?p ?o . ?o ?q ?r }",
+            f"SELECT * FROM <{CHANGCHUN}> WHERE {{ ?s a ?type }}",
+        ]
+        for query in [beyond, *not_lookups]:
+            store.query(QueryRequest(query))
+        store.query(QueryRequest("SELECT * WHERE { ?s a ?type } # dataset",
+                                 default_graph_uris=(CHANGCHUN,)))
+        assert [job.query for job in jobs] == [beyond, *not_lookups,
+                                               "SELECT * WHERE { ?s a ?type } # dataset"]
+
+
+def test_a_lookup_that_does_not_parse_is_reported_with_its_position(
+    sample_store: OxigraphStore,
+) -> None:
+    # Taken for a lookup by its tokens; Oxigraph, which parses it, has the last word.
+    with pytest.raises(QuerySyntaxError) as raised:
+        sample_store.query(QueryRequest("SELECT ?p ?o WHERE { <http://x/ y> ?p ?o }"))
+    assert raised.value.line == 1
+
+
+def test_a_streaming_lookup_past_its_budget_is_stopped_and_a_worker_answers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1, cache_bytes=0) as store:
+        store.info()  # the background count, which a worker runs, is done
+        jobs = _recording_worker_jobs(store, monkeypatch)
+        here = store.query(QueryRequest(query))
+        solutions = len(json.loads(here.body)["results"]["bindings"])
+        assert jobs == [] and solutions > 10
+        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", Budget(triples=10, reads=64))
+        there = store.query(QueryRequest(query))
+        assert [job.query for job in jobs] == [query]
+        # Read as far as the budget only: an OFFSET past it counts as much as solutions.
+        assert store._query_here(_job(query)) is None
+        assert store._query_here(_job("SELECT * WHERE { ?s a ?o } OFFSET 11")) is None
+        assert store._query_here(_job("SELECT * WHERE { ?s ?p ?o } LIMIT 10")) is not None
+    assert there.body == here.body and not there.truncated
+
+
+def _job(query: str) -> Any:
+    return oxigraph_module.Job(
+        query=query, form="SELECT", results_media_type="application/sparql-results+json",
+        graph_media_type=None, default_graph_uris=(), named_graph_uris=(),
+        union_default_graph=True, max_rows=1000)

@@ -6,6 +6,11 @@ when the time limit passes, the parent kills that worker, starts a fresh one and
 :class:`~ezgraph.store.base.QueryTimeout`, while the other workers keep answering. Workers
 serialize in the negotiated format, so only bytes cross the pipe.
 
+The one exception is work whose size an index count bounds beforehand, which never needs
+stopping: lookups (queries that are one triple pattern matching few quads, see
+:mod:`ezgraph.store.lookup`) and resource descriptions, both read in the web process itself
+within :data:`IN_PROCESS_BUDGET`.
+
 Behaviour every client can rely on:
 
 * the default graph is the union of all graphs unless the query has ``FROM``/``FROM NAMED`` or the
@@ -22,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -54,6 +60,7 @@ from ezgraph.store.base import (
     StoreInfo,
     StoreUnavailable,
 )
+from ezgraph.store.lookup import TriplePattern, as_lookup
 from ezgraph.store.worker import (
     GRAPH_FORMATS,
     RESULTS_FORMATS,
@@ -62,6 +69,7 @@ from ezgraph.store.worker import (
     Job,
     Outcome,
     run_describe,
+    run_job,
     worker_main,
 )
 
@@ -76,7 +84,8 @@ COUNT_TIMEOUT = 3600.0
 _FEW_GRAPHS = 8
 #: Descriptions read in the web process (:class:`_Reader`) stay within this. Of 600 pages of
 #: the 1M benchmark, 590 took at most 62 lookups (the median 20: about 1 ms when first read); a
-#: zone's page takes ~580 (7-60 ms, which would hold up the process's other requests).
+#: zone's page takes ~580 (7-60 ms, which would hold up the process's other requests). Lookup
+#: queries run there within ``triples`` solutions, or quads matching their pattern.
 IN_PROCESS_BUDGET = Budget(triples=2_000, reads=64)
 #: A worker that has not opened the store after this long is considered broken.
 WORKER_START_TIMEOUT = 60.0
@@ -201,7 +210,10 @@ class OxigraphStore(Store):
             prefixes=self._prefixes,
             base_iri=self.base_iri,
         )
-        return _response_from(self._pool.run(job, request.timeout))
+        outcome = self._query_here(job)
+        if outcome is None:
+            outcome = self._pool.run(job, request.timeout)
+        return _response_from(outcome)
 
     def describe(self, request: DescribeRequest) -> QueryResponse | None:
         if request.media_type not in GRAPH_FORMATS:
@@ -260,9 +272,47 @@ class OxigraphStore(Store):
             return None  # the worker answers, or reports the error the same way as always
         return outcome
 
+    def _query_here(self, job: Job) -> Outcome | None:
+        """``job`` answered from this process's own handle when it is a lookup (one triple
+        pattern over the default dataset, see :mod:`ezgraph.store.lookup`) within
+        ``IN_PROCESS_BUDGET.triples``: solutions, for a lookup whose solutions stream (it is
+        stopped past them), else quads matching its pattern, counted first. A worker round
+        trip cost twice such a query. ``None`` for every other query, which a worker runs
+        under the time limit."""
+        if job.default_graph_uris or job.named_graph_uris or not job.union_default_graph:
+            return None
+        lookup = as_lookup(job.query)
+        if lookup is None:
+            return None
+        reader = self._reader.get()
+        if reader is None:
+            return None
+        budget = IN_PROCESS_BUDGET.triples
+        streams = lookup.streams and lookup.offset <= budget
+        if not streams and not _matches_at_most(reader, lookup.pattern, budget):
+            return None
+        outcome = run_job(reader, job, max_solutions=budget)
+        if outcome is None or outcome.status == "error":
+            return None  # the worker answers, or reports the error the same way as always
+        return outcome
+
     def close(self) -> None:
         self._reader.close()
         self._finalizer()
+
+
+def _matches_at_most(store: Any, pattern: TriplePattern, limit: int) -> bool:
+    """Whether at most ``limit`` quads, in any graph, match ``pattern`` (reading at most one
+    more than ``limit``)."""
+    import pyoxigraph as ox
+
+    try:
+        terms = [None if iri is None else ox.NamedNode(iri)
+                 for iri in (pattern.subject, pattern.predicate, pattern.object)]
+    except ValueError:  # Oxigraph will not take the IRI; a worker reports the error
+        return False
+    beyond = itertools.islice(store.quads_for_pattern(*terms, None), limit, None)
+    return next(beyond, None) is None
 
 
 def _check_media_types(request: QueryRequest, form: str | None) -> None:
@@ -527,10 +577,11 @@ class _Worker:
 
 class _Reader:
     """This process's own read-only handle on the store, opened at first use, for the reads
-    whose cost is bounded by their size: whether an IRI is known (four index lookups) and
-    descriptions within :data:`IN_PROCESS_BUDGET`. A worker round trip for those cost more
-    than the reading itself (two per Linked Data page: the 303 and the document). Queries never
-    run here: nothing can stop one at its time limit but killing the process it runs in."""
+    whose cost is bounded by their size: whether an IRI is known (four index lookups),
+    descriptions and lookup queries within :data:`IN_PROCESS_BUDGET`. A worker round trip for
+    those cost more than the reading itself (two per Linked Data page: the 303 and the
+    document). Other queries never run here: nothing can stop one at its time limit but killing
+    the process it runs in."""
 
     def __init__(self, path: str):
         self._path = path

@@ -106,8 +106,12 @@ def worker_main(conn: Connection, store_path: str) -> None:
         return
 
 
-def run_job(store: Any, job: Job) -> Outcome:
-    """Run one query on an open pyoxigraph store and serialize its answer."""
+def run_job(store: Any, job: Job, max_solutions: int | None = None) -> Outcome | None:
+    """Run one query on an open pyoxigraph store and serialize its answer.
+
+    With ``max_solutions``, ``None`` is returned as soon as a SELECT has more solutions than
+    that (and than ``job.max_rows``, past which the answer is truncated anyway): the reading
+    stops there, and the caller passes the job to a worker that has a time limit."""
     import pyoxigraph as ox
 
     options: dict[str, Any] = {"base_iri": job.base_iri}
@@ -124,7 +128,7 @@ def run_job(store: Any, job: Job) -> Outcome:
         if isinstance(result, ox.QueryBoolean):
             return _boolean_outcome(result, job, started)
         if isinstance(result, ox.QuerySolutions):
-            return _solutions_outcome(result, job, started)
+            return _solutions_outcome(result, job, started, max_solutions)
         return _triples_outcome(result, job, started)
     except SyntaxError as error:
         return Outcome("syntax", message=str(error))
@@ -292,22 +296,27 @@ def _boolean_outcome(result: Any, job: Job, started: float) -> Outcome:
     )
 
 
-def _solutions_outcome(result: Any, job: Job, started: float) -> Outcome:
+def _solutions_outcome(result: Any, job: Job, started: float,
+                       max_solutions: int | None) -> Outcome | None:
     import pyoxigraph as ox
 
     if job.results_media_type is None:
         return Outcome("not_acceptable", form="SELECT")
+    # Past the budget, not the row cap: the answer is not this one to give.
+    budgeted = max_solutions is not None and max_solutions < job.max_rows
     # pyoxigraph serializes a whole result iterator, not a list of kept solutions. So the
     # solutions are written as TSV (one line per solution: TSV escapes line breaks) into a
     # writer that stops the serialization, and with it the lazy evaluation, once more than
     # max_rows lines follow the header; the kept lines are then read back and written in the
     # asked format. (Building the TSV in Python, term by term, cost as much as the query.)
-    rows = _RowCappedWriter(job.max_rows)
+    rows = _RowCappedWriter(max_solutions if budgeted else job.max_rows)  # type: ignore[arg-type]
     try:
         result.serialize(rows, format=ox.QueryResultsFormat.TSV)
     except Exception:
         if not rows.truncated:
             raise
+    if budgeted and rows.truncated:
+        return None
     body = rows.kept()
     if job.results_media_type != "text/tab-separated-values":
         kept = ox.parse_query_results(body, ox.QueryResultsFormat.TSV)

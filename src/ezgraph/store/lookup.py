@@ -1,0 +1,208 @@
+"""Lookups: queries that are one triple pattern, whose work is bounded before they run.
+
+``SELECT ?p ?o WHERE { <iri> ?p ?o }`` reads one range of one index: Oxigraph's work for it
+(ordering, projection, serialization included) grows with the quads matching the pattern and
+nothing else; without ``ORDER BY``, ``DISTINCT`` or ``REDUCED`` its solutions even come one by
+one as the index is read, so the work stops when the reader of the solutions stops.
+:func:`as_lookup` recognizes such queries from their tokens, so that a caller can run them
+where nothing could stop them at a time limit, within a bound: the solutions read (a streaming
+lookup) or the quads matching the pattern, counted beforehand (see
+:class:`~ezgraph.store.oxigraph.OxigraphStore`).
+
+Being wrong here costs time, never answers: a query taken for a lookup still runs in Oxigraph,
+which parses it itself. So the recognizer accepts only what it reads exactly as Oxigraph does,
+and says ``None`` (not a lookup) to everything else:
+
+* a prologue of ``PREFIX`` declarations with absolute IRIs (``BASE`` is allowed: absolute IRIs
+  do not depend on it);
+* ``ASK`` or ``SELECT`` [``DISTINCT``/``REDUCED``] with ``*`` or plain variables;
+* ``WHERE`` (optional) ``{`` subject predicate object [``.``] ``}``, each term a variable, a
+  blank node label, an absolute IRI or a prefixed name (``a`` as the predicate); no literals;
+* then only ``ORDER BY`` variables (``ASC(?v)``/``DESC(?v)`` too), ``LIMIT`` and ``OFFSET``;
+* no backslash anywhere (escapes in IRIs and names, and the ``\\u`` escapes SPARQL expands
+  before parsing, are left to Oxigraph) and no ``FROM``: the dataset stays the default one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ezgraph.store.base import QuerySyntaxError
+from ezgraph.store.guard import Token, tokenize
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_INTEGER = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True)
+class TriplePattern:
+    """The IRIs of a triple pattern's constant terms; ``None`` where it has a variable."""
+
+    subject: str | None
+    predicate: str | None
+    object: str | None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    pattern: TriplePattern
+    #: True when solutions come as the index is read (no ORDER BY, DISTINCT or REDUCED): then
+    #: the work up to the n-th solution is bounded by n plus the OFFSET.
+    streams: bool
+    offset: int = 0
+
+
+def as_lookup(query: str) -> Lookup | None:
+    """``query`` as a lookup when it is one triple pattern with solution modifiers (see the
+    module docstring), else ``None``."""
+    if "\\" in query:
+        return None
+    try:
+        tokens = list(tokenize(query))
+    except QuerySyntaxError:
+        return None
+    return _LookupParser(tokens).parse()
+
+
+class _NotALookup(Exception):
+    pass
+
+
+class _LookupParser:
+    """A recursive-descent reading of the few productions a lookup may use."""
+
+    def __init__(self, tokens: list[Token]):
+        self._tokens = tokens
+        self._at = 0
+        self._prefixes: dict[str, str] = {}
+        self._streams = True
+        self._offset = 0
+
+    def parse(self) -> Lookup | None:
+        try:
+            self._prologue()
+            self._form()
+            self._keyword_if("WHERE")
+            self._text("{")
+            pattern = TriplePattern(
+                self._term(), self._term(predicate=True), self._term()
+            )
+            if self._peek_text() == ".":
+                self._at += 1
+            self._text("}")
+            self._modifiers()
+            if self._at != len(self._tokens):
+                raise _NotALookup
+        except (_NotALookup, IndexError):
+            return None
+        return Lookup(pattern, self._streams, self._offset)
+
+    def _prologue(self) -> None:
+        while True:
+            if self._keyword_if("BASE"):
+                self._take("iri")
+            elif self._keyword_if("PREFIX"):
+                name = self._take("pname").text
+                iri = self._take("iri").text[1:-1]
+                if not name.endswith(":") or not _ABSOLUTE_IRI.match(iri):
+                    raise _NotALookup
+                self._prefixes[name[:-1]] = iri
+            else:
+                return
+
+    def _form(self) -> None:
+        if self._keyword_if("ASK"):
+            return
+        if not self._keyword_if("SELECT"):
+            raise _NotALookup
+        if self._keyword_if("DISTINCT") or self._keyword_if("REDUCED"):
+            self._streams = False
+        if self._peek_text() == "*":
+            self._at += 1
+            return
+        self._take("var")
+        while self._tokens[self._at].kind == "var":
+            self._at += 1
+
+    def _term(self, predicate: bool = False) -> str | None:
+        token = self._tokens[self._at]
+        self._at += 1
+        if token.kind in ("var", "bnode"):
+            return None
+        if token.kind == "iri":
+            iri = token.text[1:-1]
+            if _ABSOLUTE_IRI.match(iri):
+                return iri
+        elif token.kind == "pname":
+            prefix, _, local = token.text.partition(":")
+            if prefix in self._prefixes:
+                return self._prefixes[prefix] + local
+        elif predicate and token.kind == "word" and token.text == "a":
+            return RDF_TYPE
+        raise _NotALookup
+
+    def _modifiers(self) -> None:
+        if self._keyword_if("ORDER"):
+            if not self._keyword_if("BY"):
+                raise _NotALookup
+            self._streams = False
+            self._order_condition()
+            while self._at < len(self._tokens) and self._order_condition(optional=True):
+                pass
+        seen: set[str] = set()
+        while self._at < len(self._tokens):
+            keyword = self._keyword()
+            if keyword not in ("LIMIT", "OFFSET") or keyword in seen:
+                raise _NotALookup
+            seen.add(keyword)
+            number = self._take("number").text
+            if not _INTEGER.fullmatch(number):
+                raise _NotALookup
+            if keyword == "OFFSET":
+                self._offset = int(number)
+
+    def _order_condition(self, optional: bool = False) -> bool:
+        token = self._tokens[self._at]
+        if token.kind == "var":
+            self._at += 1
+            return True
+        if token.kind == "word" and token.text.upper() in ("ASC", "DESC"):
+            self._at += 1
+            self._text("(")
+            self._take("var")
+            self._text(")")
+            return True
+        if optional:
+            return False
+        raise _NotALookup
+
+    def _keyword(self) -> str:
+        token = self._tokens[self._at]
+        if token.kind != "word":
+            raise _NotALookup
+        self._at += 1
+        return token.text.upper()
+
+    def _keyword_if(self, keyword: str) -> bool:
+        token = self._tokens[self._at] if self._at < len(self._tokens) else None
+        if token is not None and token.kind == "word" and token.text.upper() == keyword:
+            self._at += 1
+            return True
+        return False
+
+    def _peek_text(self) -> str | None:
+        return self._tokens[self._at].text if self._at < len(self._tokens) else None
+
+    def _text(self, text: str) -> None:
+        if self._tokens[self._at].text != text:
+            raise _NotALookup
+        self._at += 1
+
+    def _take(self, kind: str) -> Token:
+        token = self._tokens[self._at]
+        if token.kind != kind:
+            raise _NotALookup
+        self._at += 1
+        return token

@@ -1,0 +1,74 @@
+"""Which queries are lookups (one triple pattern): the pattern's constants, and whether the
+solutions stream."""
+
+from __future__ import annotations
+
+import pytest
+
+from ezgraph.store.lookup import RDF_TYPE, Lookup, TriplePattern, as_lookup
+
+ZONE = "https://w3id.org/ezgraph/id/zone/z0001"
+EZ = "https://w3id.org/ezgraph/def/"
+
+
+@pytest.mark.parametrize(
+    ("query", "lookup"),
+    [
+        (f"SELECT ?p ?o WHERE {{ <{ZONE}> ?p ?o . }}",
+         Lookup(TriplePattern(ZONE, None, None), streams=True)),
+        (f"select * {{<{ZONE}> ?p ?o}} LIMIT 1016",
+         Lookup(TriplePattern(ZONE, None, None), streams=True)),
+        (f"ASK {{ ?s ?p <{ZONE}> }}", Lookup(TriplePattern(None, None, ZONE), streams=True)),
+        (f"PREFIX ez: <{EZ}>\nBASE <http://example.org/>\n"
+         "SELECT ?zone WHERE { ?zone a ez:NationalETDZ } ORDER BY DESC(?zone) ?x "
+         "OFFSET 5 LIMIT 10",
+         Lookup(TriplePattern(None, RDF_TYPE, EZ + "NationalETDZ"), streams=False, offset=5)),
+        (f"PREFIX : <{EZ}> SELECT DISTINCT ?o {{ ?s :year ?o }} # a comment {{ ?a ?b ?c }}",
+         Lookup(TriplePattern(None, EZ + "year", None), streams=False)),
+        (f"PREFIX : <{EZ}> SELECT REDUCED ?o {{ ?s :year ?o }}",
+         Lookup(TriplePattern(None, EZ + "year", None), streams=False)),
+        ("SELECT * WHERE { _:b ?p ?o } LIMIT 10 OFFSET 20",
+         Lookup(TriplePattern(None, None, None), streams=True, offset=20)),
+    ],
+)
+def test_lookups_and_their_pattern(query: str, lookup: Lookup) -> None:
+    assert as_lookup(query) == lookup
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o . ?o ?q ?r }}",  # two patterns
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o ; ?q ?r }}",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o , ?r }}",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o FILTER(?o > 1) }}",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o OPTIONAL {{ ?o ?q ?r }} }}",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} VALUES ?p {{ <{EZ}year> }}",
+        f"SELECT * WHERE {{ {{ SELECT * WHERE {{ <{ZONE}> ?p ?o }} }} }}",
+        f"SELECT * WHERE {{ GRAPH ?g {{ <{ZONE}> ?p ?o }} }}",
+        f"SELECT * WHERE {{ <{ZONE}> <{EZ}year>+ ?o }}",  # a path: unbounded steps
+        f"SELECT * WHERE {{ <{ZONE}> ?p \"Changchun\"@en }}",  # literals are left out
+        f"SELECT * WHERE {{ <{ZONE}> ?p 2020 }}",
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ <{ZONE}> ?p ?o }}",
+        f"SELECT ?p WHERE {{ <{ZONE}> ?p ?o }} GROUP BY ?p",
+        f"SELECT ?o WHERE {{ <{ZONE}> ?p ?o }} ORDER BY STR(?o)",
+        f"SELECT * FROM <{EZ}> WHERE {{ <{ZONE}> ?p ?o }}",
+        f"CONSTRUCT WHERE {{ <{ZONE}> ?p ?o }}",
+        f"DESCRIBE <{ZONE}>",
+        "SELECT * WHERE { <id/zone/z0001> ?p ?o }",  # relative: resolved by Oxigraph, not here
+        "SELECT * WHERE { ez:x ?p ?o }",  # undeclared prefix
+        "PREFIX ez: <def/> SELECT * WHERE { ez:x ?p ?o }",
+        f"PREFIX ez: <{EZ}> SELECT * WHERE {{ ez:a\\.b ?p ?o }}",  # escapes: Oxigraph's reading
+        f"SELECT * WHERE {{ <{ZONE}> ?p <\\u0068ttp://x> }}",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} LIMIT 10 LIMIT 5",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} LIMIT 1.5",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} garbage",
+        f"SELECT * WHERE {{ <{ZONE}> a ?o }} }}",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o",
+        f"SELECT * WHERE {{ <{ZONE}> ?p \"unterminated }}",
+        f"INSERT DATA {{ <{ZONE}> <{EZ}p> <{EZ}o> }}",
+        "",
+    ],
+)
+def test_everything_else_is_not_a_lookup(query: str) -> None:
+    assert as_lookup(query) is None
