@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ezgraph.store.lookup import RDF_TYPE, Lookup, TriplePattern, as_lookup
+from ezgraph.store.lookup import MAX_LENGTH, RDF_TYPE, Lookup, TriplePattern, as_lookup
 
 ZONE = "https://w3id.org/ezgraph/id/zone/z0001"
 EZ = "https://w3id.org/ezgraph/def/"
@@ -23,7 +23,7 @@ EZ = "https://w3id.org/ezgraph/def/"
          "SELECT ?zone WHERE { ?zone a ez:NationalETDZ } ORDER BY DESC(?zone) ?x "
          "OFFSET 5 LIMIT 10",
          Lookup(TriplePattern(None, RDF_TYPE, EZ + "NationalETDZ"), streams=False, offset=5)),
-        (f"PREFIX : <{EZ}> SELECT DISTINCT ?o {{ ?s :year ?o }} # a comment {{ ?a ?b ?c }}",
+        (f"PREFIX : <{EZ}> SELECT DISTINCT ?o {{ ?s :year ?o }} # a comment ?a ?b ?c }}",
          Lookup(TriplePattern(None, EZ + "year", None), streams=False)),
         (f"PREFIX : <{EZ}> SELECT REDUCED ?o {{ ?s :year ?o }}",
          Lookup(TriplePattern(None, EZ + "year", None), streams=False)),
@@ -61,6 +61,8 @@ def test_lookups_and_their_pattern(query: str, lookup: Lookup) -> None:
         f"PREFIX ez: <{EZ}> SELECT * WHERE {{ ez:a\\.b ?p ?o }}",  # escapes: Oxigraph's reading
         f"SELECT * WHERE {{ <{ZONE}> ?p <\\u0068ttp://x> }}",
         f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} LIMIT 10 LIMIT 5",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} # {{ in a comment",
+        f"SELECT * WHERE {{ <{ZONE}> ?p ?o }}" + " " * MAX_LENGTH,
         f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} LIMIT 1.5",
         f"SELECT * WHERE {{ <{ZONE}> ?p ?o }} garbage",
         f"SELECT * WHERE {{ <{ZONE}> a ?o }} }}",

@@ -20,7 +20,8 @@ and says ``None`` (not a lookup) to everything else:
   blank node label, an absolute IRI or a prefixed name (``a`` as the predicate); no literals;
 * then only ``ORDER BY`` variables (``ASC(?v)``/``DESC(?v)`` too), ``LIMIT`` and ``OFFSET``;
 * no backslash anywhere (escapes in IRIs and names, and the ``\\u`` escapes SPARQL expands
-  before parsing, are left to Oxigraph) and no ``FROM``: the dataset stays the default one.
+  before parsing, are left to Oxigraph) and no ``FROM``: the dataset stays the default one;
+* no other ``{`` anywhere, even in a comment, and at most :data:`MAX_LENGTH` characters.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from ezgraph.store.guard import Token, tokenize
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _INTEGER = re.compile(r"[0-9]+")
+#: Longer queries are not read as lookups (the tokens of one cost about a microsecond each).
+MAX_LENGTH = 4_000
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ class Lookup:
 def as_lookup(query: str) -> Lookup | None:
     """``query`` as a lookup when it is one triple pattern with solution modifiers (see the
     module docstring), else ``None``."""
-    if "\\" in query:
+    # Cheap refusals first: most queries that are not lookups have several groups, and a
+    # lookup with a long prologue (a query editor's prefixes) is still short.
+    if "\\" in query or len(query) > MAX_LENGTH or query.count("{") != 1:
         return None
     try:
         tokens = list(tokenize(query))
