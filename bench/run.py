@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -406,23 +407,56 @@ def median_latency(server: Server, query: str, settings: Settings) -> dict[str, 
         status, body = fetch(connection, sparql_request(server, query))  # warm-up, not timed
         figures.update(status=status, rows=rows(body), bytes=len(body))
         stamp = time.time_ns()
-        for label, text_of in (
-                ("median_ms", lambda i: query),
-                ("uncached_median_ms", lambda i: f"{query}\n# bench run {stamp} {i}\n")):
-            times: list[float] = []
-            while len(times) < settings.repeats or (
-                    len(times) < settings.max_repeats and sum(times) < settings.latency_seconds):
-                request = sparql_request(server, text_of(len(times)))
-                started = time.perf_counter()
-                status, _ = fetch(connection, request)
-                times.append(time.perf_counter() - started)
-                if status != 200:
-                    figures["status"] = status
+        for label, request_of in (
+                ("median_ms", lambda i: sparql_request(server, query)),
+                ("uncached_median_ms",
+                 lambda i: sparql_request(server, f"{query}\n# bench run {stamp} {i}\n"))):
+            times, failed = timed_runs(connection, request_of, settings)
+            if failed:
+                figures["status"] = failed
             figures[label] = statistics.median(times) * 1000
             figures[label.replace("median_ms", "runs")] = len(times)
     finally:
         connection.close()
     return figures
+
+
+def timed_runs(connection: http.client.HTTPConnection, request_of: Callable[[int], Request],
+               settings: Settings) -> tuple[list[float], int | None]:
+    """Seconds of each run of ``request_of(run)``: at least ``settings.repeats`` runs, more for
+    quick ones (see :class:`Settings`); and the last status that was not 200, if any."""
+    times: list[float] = []
+    failed = None
+    while len(times) < settings.repeats or (
+            len(times) < settings.max_repeats and sum(times) < settings.latency_seconds):
+        request = request_of(len(times))
+        started = time.perf_counter()
+        status, _ = fetch(connection, request)
+        times.append(time.perf_counter() - started)
+        if status != 200:
+            failed = status
+    return times, failed
+
+
+#: What ezgraph's web tier costs with no store work at all: Flask answering its status.
+FLOOR_REQUEST = Request("/health", "application/json")
+
+
+def web_floor(server: Server, settings: Settings) -> dict[str, Any]:
+    """Latency and throughput of :data:`FLOOR_REQUEST`, measured like the queries: the least
+    any ezgraph request that reaches Flask costs on this machine."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        fetch(connection, FLOOR_REQUEST)  # warm-up, not timed
+        times, failed = timed_runs(connection, lambda i: FLOOR_REQUEST, settings)
+    finally:
+        connection.close()
+    runs = []
+    for _ in range(settings.load_rounds):
+        settle(server)
+        runs.append(load(server, [FLOOR_REQUEST], settings))
+    return {"median_ms": statistics.median(times) * 1000, "status": failed,
+            **median_round(runs)}
 
 
 def load(server: Server, requests: list[Request], settings: Settings) -> dict[str, Any]:
@@ -641,6 +675,8 @@ class SizeResult:
     throughput: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory_mb: dict[str, float] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)
+    #: ezgraph's web tier with no store work (:func:`web_floor`).
+    floor: dict[str, Any] = field(default_factory=dict)
     #: How each server was started (the command line, paths included).
     commands: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -744,6 +780,11 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
                     f"server CPU {figures['server_cpu_us'] or 0:.0f} µs/request, "
                     f"{figures['errors']} errors")
         for server in servers:
+            if server.name == "ezgraph":
+                result.floor = web_floor(server, settings)
+                log(f"[{label}] ezgraph web tier floor ({FLOOR_REQUEST.path}): "
+                    f"{result.floor['median_ms']:.2f} ms, {result.floor['rps']:.0f} req/s, "
+                    f"server CPU {result.floor['server_cpu_us'] or 0:.0f} µs/request")
             result.memory_mb[server.name] = server.rss_mb()
             result.processes[server.name] = server.processes()
     finally:
@@ -883,6 +924,21 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
                        f"{_fmt(ox.get('p99_ms'))} | {_fmt(_ratio(ez.get('rps'), ox.get('rps')), 2)}"
                        f" | {_fmt(ez.get('server_cpu_us'), 0)} / {_fmt(ox.get('server_cpu_us'), 0)}"
                        f" | {ez.get('errors', '–')} / {ox.get('errors', '–')} |")
+    floors = [r for r in results if r.floor]
+    if floors:
+        out += ["", "## ezgraph's web tier floor", "",
+                f"`GET {FLOOR_REQUEST.path}`: Flask answering a status from memory, no store "
+                "work, measured like the queries (latency: one connection; throughput: the same "
+                "load). No ezgraph request that reaches Flask costs less; compare with "
+                "Oxigraph's uncached IRI lookup and cheap distinct figures above.", "",
+                "| size | latency median ms | req/s | p50 / p99 ms | server CPU µs/req | "
+                "errors |", "|---|---|---|---|---|---|"]
+        for r in floors:
+            f = r.floor
+            failed = f" (status {f['status']})" if f.get("status") else ""
+            out.append(f"| {r.size} | {_fmt(f.get('median_ms'), 2)}{failed} | {_rps(f)} | "
+                       f"{_fmt(f.get('p50_ms'))} / {_fmt(f.get('p99_ms'))} | "
+                       f"{_fmt(f.get('server_cpu_us'), 0)} | {f.get('errors', '–')} |")
     out += ["", "## Targets of the issue", "",
             "The targets are set at 1M triples; smaller sizes are shown for the trend.", "",
             "| size | target | verdict | figure |", "|---|---|---|---|"]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import bench.run as bench_run
 from bench.run import Request, Server, Settings, free_port, load
 
 #: /id/N answers 303 to /doc/N, /doc/N 200, /broken 500; every exchange is logged.
@@ -107,3 +108,21 @@ def test_failed_pages_are_errors_and_a_single_request_is_repeated(client: str, t
         figures = load(server, [Request("/broken", "text/csv")], _settings(client, 20))
     assert (figures["requests"], figures["errors"]) == (0, 20)
     assert figures["rps"] == 0 and figures["p50_ms"] is None
+
+
+def test_the_web_floor_is_timed_and_loaded_like_the_queries_and_failures_show(
+    tmp_path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = dataclasses.replace(_settings("python", 30), repeats=5, max_repeats=5,
+                                   load_rounds=2)
+    with _pages_server(tmp_path / "server.log") as server:
+        monkeypatch.setattr(bench_run, "FLOOR_REQUEST", Request("/doc/floor", "text/plain"))
+        floor = bench_run.web_floor(server, settings)
+        monkeypatch.setattr(bench_run, "FLOOR_REQUEST", Request("/broken", "text/plain"))
+        broken = bench_run.web_floor(server, settings)
+    lines = (tmp_path / "server.log").read_text().splitlines()
+    # A warm-up, 5 timed runs, then 2 load rounds of 30 requests, for each floor.
+    assert lines.count("/doc/floor text/plain") == 1 + 5 + 2 * 30
+    assert floor["status"] is None and floor["median_ms"] > 0
+    assert (floor["rounds"], floor["requests"], floor["errors"]) == (2, 30, 0)
+    assert broken["status"] == 500 and broken["errors"] == 2 * 30
