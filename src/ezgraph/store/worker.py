@@ -138,12 +138,13 @@ def run_job(store: Any, job: Job, max_solutions: int | None = None) -> Outcome |
 
 @dataclass(frozen=True)
 class Budget:
-    """How much reading a description may take where nothing can stop it at a time limit."""
+    """How much reading a description or a lookup query may take where nothing can stop it at
+    a time limit."""
 
-    #: Triples in the description.
+    #: Triples in a description; solutions of a lookup query, or quads matching its pattern.
     triples: int
-    #: Index lookups (``quads_for_pattern`` calls): one per resource read, and one per label
-    #: predicate for each resource named whose labels are not cached yet.
+    #: Index lookups of a description (``quads_for_pattern`` calls): one per resource read, and
+    #: one per label predicate for each resource named whose labels are not cached yet.
     reads: int
 
 
