@@ -29,6 +29,11 @@ EZ = "https://w3id.org/ezgraph/def/"
          Lookup(TriplePattern(None, EZ + "year", None), streams=False)),
         ("SELECT * WHERE { _:b ?p ?o } LIMIT 10 OFFSET 20",
          Lookup(TriplePattern(None, None, None), streams=True, offset=20)),
+        # A variable twice: an equality the index cannot seek, so not streaming.
+        ("SELECT * WHERE { ?x ?p ?x } LIMIT 10",
+         Lookup(TriplePattern(None, None, None), streams=False)),
+        ("SELECT * WHERE { ?x ?p $x }", Lookup(TriplePattern(None, None, None), streams=False)),
+        ("ASK { _:n ?p _:n }", Lookup(TriplePattern(None, None, None), streams=False)),
     ],
 )
 def test_lookups_and_their_pattern(query: str, lookup: Lookup) -> None:

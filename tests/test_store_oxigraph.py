@@ -772,12 +772,47 @@ def test_lookups_matching_many_quads_and_other_queries_go_to_a_worker(
 
 
 def test_a_lookup_that_does_not_parse_is_reported_with_its_position(
-    sample_store: OxigraphStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Taken for a lookup by its tokens; Oxigraph, which parses it, has the last word.
-    with pytest.raises(QuerySyntaxError) as raised:
-        sample_store.query(QueryRequest("SELECT ?p ?o WHERE { <http://x/ y> ?p ?o }"))
-    assert raised.value.line == 1
+    query = "SELECT ?p ?o\nWHERE { <http://[x/a> ?p ?o }"
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
+        store.info()  # the background count, which a worker runs, is done
+        jobs = _recording_worker_jobs(store, monkeypatch)
+        with pytest.raises(QuerySyntaxError) as here:
+            store.query(QueryRequest(query))
+        assert jobs == []
+        monkeypatch.setattr(store, "_query_here", lambda job: None)
+        with pytest.raises(QuerySyntaxError) as there:
+            store.query(QueryRequest(query))
+        assert [job.query for job in jobs] == [query]
+    assert here.value.line == 2 and "IRI" in str(here.value)
+    assert (str(here.value), here.value.column) == (str(there.value), there.value.column)
+
+
+def test_a_variable_twice_in_the_pattern_is_counted_before_it_runs_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ?x ?p ?x reads every quad to find the few it matches: no solution would stop it.
+    data = tmp_path / "loops.nt"
+    data.write_text("".join(f"<http://example.org/n{i}> <http://example.org/p> "
+                            f"<http://example.org/n{i + 1}> .\n" for i in range(30))
+                    + "<http://example.org/n0> <http://example.org/p> <http://example.org/n0> .\n",
+                    encoding="utf-8")
+    monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", Budget(triples=10, reads=64))
+    query = "SELECT ?x WHERE { ?x ?p ?x }"
+    with oxigraph_store_from_files([data], workers=1) as store:
+        store.info()  # the background count, which a worker runs, is done
+        jobs = _recording_worker_jobs(store, monkeypatch)
+        response = store.query(QueryRequest(query))
+        assert [job.query for job in jobs] == [query]
+        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", Budget(triples=31, reads=64))
+        jobs.clear()
+        again = store.query(QueryRequest(query + " # within 31 quads"))
+        assert jobs == []
+    rows = json.loads(response.body)["results"]["bindings"]
+    assert rows == [{"x": {"type": "uri", "value": "http://example.org/n0"}}]
+    assert again.body == response.body
 
 
 def test_a_streaming_lookup_past_its_budget_is_stopped_and_a_worker_answers_it(

@@ -2,8 +2,10 @@
 
 ``SELECT ?p ?o WHERE { <iri> ?p ?o }`` reads one range of one index: Oxigraph's work for it
 (ordering, projection, serialization included) grows with the quads matching the pattern and
-nothing else; without ``ORDER BY``, ``DISTINCT`` or ``REDUCED`` its solutions even come one by
-one as the index is read, so the work stops when the reader of the solutions stops.
+nothing else; without ``ORDER BY``, ``DISTINCT``, ``REDUCED`` or a variable used twice in the
+pattern (``?x ?p ?x`` reads every quad to find the few whose subject is their object), its
+solutions even come one by one as the index is read, so the work stops when the reader of the
+solutions stops.
 :func:`as_lookup` recognizes such queries from their tokens, so that a caller can run them
 where nothing could stop them at a time limit, within a bound: the solutions read (a streaming
 lookup) or the quads matching the pattern, counted beforehand (see
@@ -51,8 +53,9 @@ class TriplePattern:
 @dataclass(frozen=True)
 class Lookup:
     pattern: TriplePattern
-    #: True when solutions come as the index is read (no ORDER BY, DISTINCT or REDUCED): then
-    #: the work up to the n-th solution is bounded by n plus the OFFSET.
+    #: True when solutions come as the index is read (no ORDER BY, DISTINCT or REDUCED, and no
+    #: variable twice in the pattern): then the work up to the n-th solution is bounded by n
+    #: plus the OFFSET.
     streams: bool
     offset: int = 0
 
@@ -84,6 +87,8 @@ class _LookupParser:
         self._prefixes: dict[str, str] = {}
         self._streams = True
         self._offset = 0
+        #: The pattern's variables and blank node labels, by name (``?x`` and ``$x`` are one).
+        self._variables: list[str] = []
 
     def parse(self) -> Lookup | None:
         try:
@@ -94,6 +99,8 @@ class _LookupParser:
             pattern = TriplePattern(
                 self._term(), self._term(predicate=True), self._term()
             )
+            if len(set(self._variables)) < len(self._variables):
+                self._streams = False  # an equality the index cannot seek: every quad is read
             if self._peek_text() == ".":
                 self._at += 1
             self._text("}")
@@ -135,6 +142,7 @@ class _LookupParser:
         token = self._tokens[self._at]
         self._at += 1
         if token.kind in ("var", "bnode"):
+            self._variables.append(token.text[1:] if token.kind == "var" else token.text)
             return None
         if token.kind == "iri":
             iri = token.text[1:-1]

@@ -6,10 +6,10 @@ when the time limit passes, the parent kills that worker, starts a fresh one and
 :class:`~ezgraph.store.base.QueryTimeout`, while the other workers keep answering. Workers
 serialize in the negotiated format, so only bytes cross the pipe.
 
-The one exception is work whose size an index count bounds beforehand, which never needs
-stopping: lookups (queries that are one triple pattern matching few quads, see
-:mod:`ezgraph.store.lookup`) and resource descriptions, both read in the web process itself
-within :data:`IN_PROCESS_BUDGET`.
+The exception is reading whose work is bounded before it starts, or that stops itself at a
+bound, so that it never needs stopping from outside: resource descriptions, and lookups
+(queries that are one triple pattern, see :mod:`ezgraph.store.lookup`), both read in the web
+process itself within :data:`IN_PROCESS_BUDGET`.
 
 Behaviour every client can rely on:
 

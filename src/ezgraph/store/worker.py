@@ -303,14 +303,15 @@ def _solutions_outcome(result: Any, job: Job, started: float,
 
     if job.results_media_type is None:
         return Outcome("not_acceptable", form="SELECT")
+    cap = job.max_rows if max_solutions is None else min(max_solutions, job.max_rows)
     # Past the budget, not the row cap: the answer is not this one to give.
-    budgeted = max_solutions is not None and max_solutions < job.max_rows
+    budgeted = cap < job.max_rows
     # pyoxigraph serializes a whole result iterator, not a list of kept solutions. So the
     # solutions are written as TSV (one line per solution: TSV escapes line breaks) into a
     # writer that stops the serialization, and with it the lazy evaluation, once more than
     # max_rows lines follow the header; the kept lines are then read back and written in the
     # asked format. (Building the TSV in Python, term by term, cost as much as the query.)
-    rows = _RowCappedWriter(max_solutions if budgeted else job.max_rows)  # type: ignore[arg-type]
+    rows = _RowCappedWriter(cap)
     try:
         result.serialize(rows, format=ox.QueryResultsFormat.TSV)
     except Exception:
