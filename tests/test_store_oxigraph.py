@@ -68,6 +68,14 @@ def count(store: OxigraphStore, query: str, **fields) -> int:
     return int(bindings[0]["n"]["value"])
 
 
+def _recording_worker_jobs(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The jobs the store's workers are asked from now on."""
+    jobs: list[Any] = []
+    run = store._pool.run
+    monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
+    return jobs
+
+
 @pytest.fixture(scope="module")
 def reference() -> ox.Store:
     """The same data in an in-process pyoxigraph store, to compare answers with."""
@@ -604,14 +612,7 @@ def test_small_descriptions_are_read_in_the_web_process_and_big_ones_by_a_worker
     zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
     with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
         store.info()  # the background count, which a worker runs, is done
-        worker_jobs: list[Any] = []
-        run = store._pool.run
-
-        def counted_run(job: Any, timeout: float) -> Any:
-            worker_jobs.append(job)
-            return run(job, timeout)
-
-        monkeypatch.setattr(store._pool, "run", counted_run)
+        worker_jobs = _recording_worker_jobs(store, monkeypatch)
         request = DescribeRequest(zone, "application/n-triples", (SKOS_PREF_LABEL,), 3)
         assert store.knows(zone, timeout=5) is True
         assert store.knows("https://w3id.org/ezgraph/id/zone/atlantis", timeout=5) is False
@@ -660,9 +661,7 @@ def test_a_long_rdf_list_goes_to_a_worker_and_comes_back_whole(
     monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", Budget(triples=20, reads=1000))
     with oxigraph_store_from_files([data], workers=1) as store:
         store.info()  # the background count, which a worker runs, is done
-        jobs: list[Any] = []
-        run = store._pool.run
-        monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
+        jobs = _recording_worker_jobs(store, monkeypatch)
         response = store._run_describe(DescribeRequest(
             "http://example.org/a", "application/n-triples", (), blank_node_depth=1))
     assert [job.iri for job in jobs] == ["http://example.org/a"]
@@ -677,9 +676,7 @@ def test_when_the_web_process_cannot_open_the_store_the_workers_answer(
     with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
         store.info()  # the background count, which a worker runs, is done
         store._reader = oxigraph_module._Reader(str(tmp_path / "no-store-here"))
-        jobs: list[Any] = []
-        run = store._pool.run
-        monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
+        jobs = _recording_worker_jobs(store, monkeypatch)
         with caplog.at_level("WARNING", logger=oxigraph_module.log.name):
             assert store.knows(zone, timeout=5) is True
             response = store._run_describe(DescribeRequest(zone, "text/turtle", (), 3))
@@ -694,14 +691,6 @@ def test_when_the_web_process_cannot_open_the_store_the_workers_answer(
         failures = [record.getMessage() for record in caplog.records
                     if "in the web process failed" in record.getMessage()]
         assert len(failures) == 1 and str(tmp_path / "no-store-here") in failures[0]
-
-
-def _recording_worker_jobs(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The jobs the store's workers are asked from now on."""
-    jobs: list[Any] = []
-    run = store._pool.run
-    monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
-    return jobs
 
 
 ZONE_LOOKUP = ("SELECT ?p ?o WHERE { <https://w3id.org/ezgraph/id/zone/changchun-etdz> ?p ?o } "
