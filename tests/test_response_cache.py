@@ -225,9 +225,9 @@ def test_a_dereference_reads_the_store_once_and_never_waits_for_a_query_worker(
         trips.append(job)
         return run(job, timeout)
 
-    def counted_read(job: object, budget: int) -> object:
+    def counted_read(job: object) -> object:
         reads.append(job)
-        return read_here(job, budget)
+        return read_here(job)
 
     monkeypatch.setattr(web_store._pool, "run", counted_run)
     monkeypatch.setattr(web_store, "_read_here", counted_read)

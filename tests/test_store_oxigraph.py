@@ -638,7 +638,7 @@ def test_a_description_longer_than_its_cap_is_truncated_the_same_in_both_places(
                               max_triples=4)
     with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
         here = store._run_describe(request)
-        monkeypatch.setattr(store, "_read_here", lambda job, budget: None)
+        monkeypatch.setattr(store, "_read_here", lambda job: None)
         there = store._run_describe(request)
     assert here is not None and there is not None
     assert here.truncated and there.truncated

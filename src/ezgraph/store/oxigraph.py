@@ -229,7 +229,7 @@ class OxigraphStore(Store):
             blank_node_depth=request.blank_node_depth, max_triples=request.max_triples,
             prefixes=self._prefixes,
         )
-        outcome = self._read_here(job, IN_PROCESS_BUDGET)
+        outcome = self._read_here(job)
         if outcome is None:
             outcome = self._pool.run(job, request.timeout)
         if outcome.status == "ok" and outcome.form is None:
@@ -253,21 +253,21 @@ class OxigraphStore(Store):
 
     def knows(self, iri: str, timeout: float) -> bool:
         job = DescribeJob(iri=iri, graph_media_type=None)
-        outcome = self._read_here(job, IN_PROCESS_BUDGET)
+        outcome = self._read_here(job)
         if outcome is None:
             outcome = self._pool.run(job, timeout)
         if outcome.status != "ok":
             raise StoreError(f"the store could not be read: {outcome.message}")
         return outcome.form is not None
 
-    def _read_here(self, job: DescribeJob, budget: Budget) -> Outcome | None:
+    def _read_here(self, job: DescribeJob) -> Outcome | None:
         """``job`` answered from this process's own read-only handle on the store, or ``None``
-        when the description outgrows ``budget`` (a worker, which can be stopped at the time
-        limit, takes it then) or the store cannot be opened here."""
+        when the description outgrows :data:`IN_PROCESS_BUDGET` (a worker, which can be
+        stopped at the time limit, takes it then) or the store cannot be opened here."""
         reader = self._reader.get()
         if reader is None:
             return None
-        outcome = run_describe(reader, job, budget)
+        outcome = run_describe(reader, job, IN_PROCESS_BUDGET)
         if outcome is not None and outcome.status != "ok":
             return None  # the worker answers, or reports the error the same way as always
         return outcome
