@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,15 @@ def _recording_worker_jobs(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch
     run = store._pool.run
     monkeypatch.setattr(store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
     return jobs
+
+
+@pytest.fixture
+def store() -> Iterator[OxigraphStore]:
+    """A store over the sample with one query worker, whose background count (which a worker
+    runs) is done: every worker job from then on is the test's own."""
+    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
+        store.info()
+        yield store
 
 
 @pytest.fixture(scope="module")
@@ -607,27 +617,25 @@ def test_a_description_past_its_time_limit_is_stopped_and_the_store_answers_on(
 
 
 def test_small_descriptions_are_read_in_the_web_process_and_big_ones_by_a_worker(
-    monkeypatch: pytest.MonkeyPatch,
+    store: OxigraphStore, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
-    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
-        store.info()  # the background count, which a worker runs, is done
-        worker_jobs = _recording_worker_jobs(store, monkeypatch)
-        request = DescribeRequest(zone, "application/n-triples", (SKOS_PREF_LABEL,), 3)
-        assert store.knows(zone, timeout=5) is True
-        assert store.knows("https://w3id.org/ezgraph/id/zone/atlantis", timeout=5) is False
-        here = store._run_describe(request)
-        assert worker_jobs == []  # no round trip to a worker for either question
-        assert here is not None and here.body.count(b"\n") > 3
+    worker_jobs = _recording_worker_jobs(store, monkeypatch)
+    request = DescribeRequest(zone, "application/n-triples", (SKOS_PREF_LABEL,), 3)
+    assert store.knows(zone, timeout=5) is True
+    assert store.knows("https://w3id.org/ezgraph/id/zone/atlantis", timeout=5) is False
+    here = store._run_describe(request)
+    assert worker_jobs == []  # no round trip to a worker for either question
+    assert here is not None and here.body.count(b"\n") > 3
 
-        # Past the in-process budget, in triples or in index lookups, the same description
-        # comes from a worker, byte for byte.
-        for budget in (Budget(triples=3, reads=1000), Budget(triples=1000, reads=1)):
-            worker_jobs.clear()
-            monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", budget)
-            there = store._run_describe(request)
-            assert [job.iri for job in worker_jobs] == [zone]
-            assert there is not None and there.body == here.body and not there.truncated
+    # Past the in-process budget, in triples or in index lookups, the same description
+    # comes from a worker, byte for byte.
+    for budget in (Budget(triples=3, reads=1000), Budget(triples=1000, reads=1)):
+        worker_jobs.clear()
+        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", budget)
+        there = store._run_describe(request)
+        assert [job.iri for job in worker_jobs] == [zone]
+        assert there is not None and there.body == here.body and not there.truncated
 
 
 def test_a_description_longer_than_its_cap_is_truncated_the_same_in_both_places(
@@ -732,49 +740,45 @@ def test_a_lookup_is_answered_in_the_web_process_as_a_worker_answers_it(
 
 
 def test_lookups_matching_many_quads_and_other_queries_go_to_a_worker(
-    monkeypatch: pytest.MonkeyPatch, reference: ox.Store,
+    store: OxigraphStore, monkeypatch: pytest.MonkeyPatch, reference: ox.Store,
 ) -> None:
     zone = ox.NamedNode("https://w3id.org/ezgraph/id/zone/changchun-etdz")
     quads = len(list(reference.quads_for_pattern(zone, None, None, None)))
-    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
-        store.info()  # the background count, which a worker runs, is done
-        jobs = _recording_worker_jobs(store, monkeypatch)
-        # The zone is the subject of `quads` quads: within a budget of as many, not of one less.
-        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET",
-                            Budget(triples=quads, reads=64))
-        within = ZONE_LOOKUP + " # within"
-        rows = json.loads(store.query(QueryRequest(within)).body)["results"]["bindings"]
-        assert len(rows) > 1 and jobs == []
-        monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET",
-                            Budget(triples=quads - 1, reads=64))
-        beyond = ZONE_LOOKUP + " LIMIT 1"  # a small LIMIT does not bound the ORDER BY
-        not_lookups = [
-            "SELECT ?s WHERE { ?s ?p ?o . ?o ?q ?r }",
-            f"SELECT * FROM <{CHANGCHUN}> WHERE {{ ?s a ?type }}",
-        ]
-        for query in [beyond, *not_lookups]:
-            store.query(QueryRequest(query))
-        store.query(QueryRequest("SELECT * WHERE { ?s a ?type } # dataset",
-                                 default_graph_uris=(CHANGCHUN,)))
-        assert [job.query for job in jobs] == [beyond, *not_lookups,
-                                               "SELECT * WHERE { ?s a ?type } # dataset"]
+    jobs = _recording_worker_jobs(store, monkeypatch)
+    # The zone is the subject of `quads` quads: within a budget of as many, not of one less.
+    monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET",
+                        Budget(triples=quads, reads=64))
+    within = ZONE_LOOKUP + " # within"
+    rows = json.loads(store.query(QueryRequest(within)).body)["results"]["bindings"]
+    assert len(rows) > 1 and jobs == []
+    monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET",
+                        Budget(triples=quads - 1, reads=64))
+    beyond = ZONE_LOOKUP + " LIMIT 1"  # a small LIMIT does not bound the ORDER BY
+    not_lookups = [
+        "SELECT ?s WHERE { ?s ?p ?o . ?o ?q ?r }",
+        f"SELECT * FROM <{CHANGCHUN}> WHERE {{ ?s a ?type }}",
+    ]
+    for query in [beyond, *not_lookups]:
+        store.query(QueryRequest(query))
+    store.query(QueryRequest("SELECT * WHERE { ?s a ?type } # dataset",
+                             default_graph_uris=(CHANGCHUN,)))
+    assert [job.query for job in jobs] == [beyond, *not_lookups,
+                                           "SELECT * WHERE { ?s a ?type } # dataset"]
 
 
 def test_a_lookup_that_does_not_parse_is_reported_with_its_position(
-    monkeypatch: pytest.MonkeyPatch,
+    store: OxigraphStore, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Taken for a lookup by its tokens; Oxigraph, which parses it, has the last word.
     query = "SELECT ?p ?o\nWHERE { <http://[x/a> ?p ?o }"
-    with oxigraph_store_from_files([SAMPLE_TRIG], workers=1) as store:
-        store.info()  # the background count, which a worker runs, is done
-        jobs = _recording_worker_jobs(store, monkeypatch)
-        with pytest.raises(QuerySyntaxError) as here:
-            store.query(QueryRequest(query))
-        assert jobs == []
-        monkeypatch.setattr(store, "_query_here", lambda job: None)
-        with pytest.raises(QuerySyntaxError) as there:
-            store.query(QueryRequest(query))
-        assert [job.query for job in jobs] == [query]
+    jobs = _recording_worker_jobs(store, monkeypatch)
+    with pytest.raises(QuerySyntaxError) as here:
+        store.query(QueryRequest(query))
+    assert jobs == []
+    monkeypatch.setattr(store, "_query_here", lambda job: None)
+    with pytest.raises(QuerySyntaxError) as there:
+        store.query(QueryRequest(query))
+    assert [job.query for job in jobs] == [query]
     assert here.value.line == 2 and "IRI" in str(here.value)
     assert (str(here.value), here.value.column) == (str(there.value), there.value.column)
 
