@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rdflib
@@ -67,6 +68,33 @@ def wrapper(endpoint: str, query: str, return_format: str, method: str | None = 
 
 
 # --- SPARQLWrapper --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("return_format", [JSON, CSV])
+def test_an_iri_lookup_is_answered_by_the_web_process_with_every_statement(
+    make_app: Callable[..., Flask], serve_app: Callable[[Flask], str], sample_store: Any,
+    monkeypatch: pytest.MonkeyPatch, return_format: str,
+) -> None:
+    # One triple pattern: the server reads it on its own handle, with no query worker.
+    zone = "https://w3id.org/ezgraph/id/zone/changchun-etdz"
+    endpoint = serve_app(make_app()) + "/sparql"
+    sample_store.info()  # the background count, which a worker runs, is done
+    jobs: list[object] = []
+    run = sample_store._pool.run
+    monkeypatch.setattr(sample_store._pool, "run", lambda job, t: jobs.append(job) or run(job, t))
+    query = f"SELECT ?p ?o WHERE {{ <{zone}> ?p ?o }} # lookup over HTTP, {return_format}"
+    answer = wrapper(endpoint, query, return_format).query().convert()
+    if return_format == JSON:
+        got = {(row["p"]["value"], row["o"]["value"]) for row in answer["results"]["bindings"]}
+    else:
+        rows = list(csv.reader(io.StringIO(answer.decode("utf-8"))))
+        assert rows[0] == ["p", "o"]
+        got = {(p, o) for p, o in rows[1:]}
+    data = rdflib.Dataset()
+    data.parse(SAMPLE_TRIG, format="trig")
+    expected = {(str(p), str(o)) for _, p, o, _ in data.quads((rdflib.URIRef(zone), None, None))}
+    assert got == expected and len(got) > 5
+    assert jobs == []
 
 
 @pytest.mark.parametrize("method", [None, POST, POSTDIRECTLY], ids=["get", "form", "direct"])
