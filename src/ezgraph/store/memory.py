@@ -67,6 +67,7 @@ from ezgraph.store.base import (
     StoreUnavailable,
 )
 from ezgraph.store.guard import check_dataset_params, check_query, tokenize
+from ezgraph.store.sandbox import deny_network, warn_unsandboxed
 
 #: Formats whose documents can name graphs; the others fill the file's own graph.
 _QUAD_FORMATS = frozenset({"trig", "nquads", "trix", "json-ld"})
@@ -261,6 +262,8 @@ class _Worker:
             raise StoreError(payload)
         self.ready = True
         self.info = payload
+        if payload.get("unsandboxed"):
+            warn_unsandboxed(payload["unsandboxed"])
         return True
 
     def kill(self) -> None:
@@ -315,6 +318,7 @@ def _worker_main(conn: Connection, paths: list[str]) -> None:
     """Entry point of a worker process: load the files, then answer jobs until the pipe closes."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    unsandboxed = deny_network()  # before any query: SERVICE must find no network
     # Never dereference a FROM IRI, whatever the guard let through.
     rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
     try:
@@ -328,7 +332,7 @@ def _worker_main(conn: Connection, paths: list[str]) -> None:
         if graph.identifier != DATASET_DEFAULT_GRAPH_ID
     )
     dataset.query("ASK {}")  # the first query pays for rdflib's lazy set-up; not a user's
-    conn.send(("ready", {"triples": len(dataset), "graphs": graphs}))
+    conn.send(("ready", {"triples": len(dataset), "graphs": graphs, "unsandboxed": unsandboxed}))
     while True:
         try:
             job = conn.recv()

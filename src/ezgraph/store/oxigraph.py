@@ -51,6 +51,7 @@ from ezgraph.store.base import (
     DescribeRequest,
     GraphInfo,
     NotAcceptable,
+    QueryRefused,
     QueryRequest,
     QueryResponse,
     QuerySyntaxError,
@@ -61,6 +62,7 @@ from ezgraph.store.base import (
     StoreUnavailable,
 )
 from ezgraph.store.lookup import TriplePattern, as_lookup
+from ezgraph.store.sandbox import warn_unsandboxed
 from ezgraph.store.worker import (
     GRAPH_FORMATS,
     RESULTS_FORMATS,
@@ -338,6 +340,8 @@ def _response_from(outcome: Outcome) -> QueryResponse:
         )
     if outcome.status == "syntax":
         raise syntax_error(outcome.message)
+    if outcome.status == "refused":
+        raise QueryRefused(outcome.message)
     if outcome.status == "not_acceptable":
         raise NotAcceptable(outcome.form)  # type: ignore[arg-type]
     raise StoreError(f"the query failed: {outcome.message}")
@@ -563,6 +567,8 @@ class _Worker:
             ) from error
         if kind != "ready":
             raise _WorkerGone(detail)
+        if detail:
+            warn_unsandboxed(detail)
         self._ready = True
 
     def kill(self) -> None:

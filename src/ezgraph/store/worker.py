@@ -5,7 +5,8 @@ that the parent kills when the time limit passes. A worker opens the store read-
 answers :class:`Job` messages on its pipe with :class:`Outcome` messages carrying bytes already
 serialized in the negotiated format: terms and iterators never cross the process boundary.
 
-This module is imported in every worker: it must stay light (stdlib and pyoxigraph only).
+This module is imported in every worker: it must stay light (stdlib, pyoxigraph and
+:mod:`ezgraph.store.sandbox`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
+
+from ezgraph.store.sandbox import deny_network
 
 RESULTS_FORMATS = {
     "application/sparql-results+json": "JSON",
@@ -68,7 +71,8 @@ class DescribeJob:
 
 @dataclass(frozen=True)
 class Outcome:
-    #: "ok", "syntax" (message), "not_acceptable" (form) or "error" (message).
+    #: "ok", "syntax" (message), "not_acceptable" (form), "refused" (message) or "error"
+    #: (message).
     status: str
     #: "DESCRIBE" for a :class:`DescribeJob`; ``None`` there means the IRI is unknown.
     form: str | None = None
@@ -83,6 +87,7 @@ def worker_main(conn: Connection, store_path: str) -> None:
     """Entry point of a worker process: open the store, then answer jobs until the pipe closes."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    unsandboxed = deny_network()  # before any query: SERVICE must find no network
     try:
         import pyoxigraph
 
@@ -93,7 +98,7 @@ def worker_main(conn: Connection, store_path: str) -> None:
     # A closed pipe means the parent has gone (it stopped while this worker started, or it
     # exited): nothing is left to answer, so leave quietly.
     try:
-        conn.send(("ready", None))
+        conn.send(("ready", unsandboxed))
         while True:
             # Plain pickle: Connection.send/recv go through ForkingPickler, made per message.
             job = pickle.loads(conn.recv_bytes())
@@ -132,8 +137,17 @@ def run_job(store: Any, job: Job, max_solutions: int | None = None) -> Outcome |
         return _triples_outcome(result, job, started)
     except SyntaxError as error:
         return Outcome("syntax", message=str(error))
+    except PermissionError:
+        # The sandbox refused a socket: the query reached for another server (a SERVICE
+        # clause the guard did not read as one). The client's request, not a server fault.
+        return Outcome("refused", message=NETWORK_REFUSED)
     except Exception as error:  # the worker must survive any query
         return Outcome("error", message=f"{type(error).__name__}: {error}")
+
+
+#: Why a query that tried to open a network connection was refused.
+NETWORK_REFUSED = ("the query tried to contact another server (SERVICE), and this endpoint "
+                   "does not contact other servers")
 
 
 @dataclass(frozen=True)
