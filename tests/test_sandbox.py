@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -21,8 +22,11 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from ezgraph.store.base import QueryRefused, QueryRequest
 from ezgraph.store.guard import scan_query
+from ezgraph.store.memory import MemoryStore
 from ezgraph.store.oxigraph import OxigraphStore
-from ezgraph.store.worker import NETWORK_REFUSED
+from ezgraph.store.sandbox import NETWORK_REFUSED
+
+SAMPLE_TRIG = Path(__file__).parent / "fixtures" / "sample.trig"
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"),
@@ -85,6 +89,22 @@ def test_a_worker_refuses_the_hidden_service_and_nothing_is_asked(
                 graph_media_type=None, timeout=10,
             ))
         assert str(refused.value) == NETWORK_REFUSED
+    assert asked == []
+
+
+def test_the_in_memory_backend_refuses_it_too(canary: tuple[str, list[str]]) -> None:
+    endpoint, asked = canary
+    store = MemoryStore([SAMPLE_TRIG], workers=1)
+    try:
+        for query in hidden_service_queries(endpoint):
+            with pytest.raises(QueryRefused) as refused:
+                store.query(QueryRequest(
+                    query=query, results_media_type="application/sparql-results+json",
+                    graph_media_type=None, timeout=10,
+                ))
+            assert str(refused.value) == NETWORK_REFUSED
+    finally:
+        store.close()
     assert asked == []
 
 

@@ -57,6 +57,7 @@ from ezgraph.store.base import (
     GraphInfo,
     NotAcceptable,
     QueryForm,
+    QueryRefused,
     QueryRequest,
     QueryResponse,
     QuerySyntaxError,
@@ -67,7 +68,7 @@ from ezgraph.store.base import (
     StoreUnavailable,
 )
 from ezgraph.store.guard import check_dataset_params, check_query, tokenize
-from ezgraph.store.sandbox import deny_network, warn_unsandboxed
+from ezgraph.store.sandbox import NETWORK_REFUSED, deny_network, warn_unsandboxed
 
 #: Formats whose documents can name graphs; the others fill the file's own graph.
 _QUAD_FORMATS = frozenset({"trig", "nquads", "trix", "json-ld"})
@@ -288,7 +289,7 @@ class _Job:
 class _Outcome:
     """A worker's answer; exceptions do not cross the pipe (their constructors differ)."""
 
-    #: "ok", "syntax", "not_acceptable" or "error".
+    #: "ok", "syntax", "not_acceptable", "refused" or "error".
     status: str
     form: QueryForm = "SELECT"
     media_type: str = ""
@@ -308,6 +309,8 @@ class _Outcome:
             raise QuerySyntaxError(self.message, self.line, self.column)
         if self.status == "not_acceptable":
             raise NotAcceptable(self.form)
+        if self.status == "refused":
+            raise QueryRefused(self.message)
         raise StoreError(self.message)
 
 
@@ -395,6 +398,11 @@ def _answer(dataset: Any, job: _Job) -> _Outcome:
         else:
             body, truncated = _encode_graph(result.graph, media_type, job)
     except Exception as error:  # noqa: BLE001 - the worker must survive any query
+        if isinstance(error, PermissionError) or isinstance(
+            getattr(error, "reason", None), PermissionError  # urllib's URLError around it
+        ):
+            # The sandbox refused a socket: the query reached for another server.
+            return _Outcome("refused", message=NETWORK_REFUSED)
         return _Outcome("error", message=f"the query failed: {type(error).__name__}: {error}")
     return _Outcome(
         "ok", form, media_type, body, truncated, elapsed=time.perf_counter() - started

@@ -17,6 +17,10 @@ import logging
 import socket
 import sys
 
+#: Why a query that tried to open a network connection was refused.
+NETWORK_REFUSED = ("the query tried to contact another server (SERVICE), and this endpoint "
+                   "does not contact other servers")
+
 
 def deny_network() -> str | None:
     """Forbid this process, for good, to create IPv4 and IPv6 sockets. ``None`` once done, else

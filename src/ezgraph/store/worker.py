@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ezgraph.store.sandbox import deny_network
+from ezgraph.store.sandbox import NETWORK_REFUSED, deny_network
 
 RESULTS_FORMATS = {
     "application/sparql-results+json": "JSON",
@@ -143,11 +143,6 @@ def run_job(store: Any, job: Job, max_solutions: int | None = None) -> Outcome |
         return Outcome("refused", message=NETWORK_REFUSED)
     except Exception as error:  # the worker must survive any query
         return Outcome("error", message=f"{type(error).__name__}: {error}")
-
-
-#: Why a query that tried to open a network connection was refused.
-NETWORK_REFUSED = ("the query tried to contact another server (SERVICE), and this endpoint "
-                   "does not contact other servers")
 
 
 @dataclass(frozen=True)
