@@ -1,23 +1,28 @@
 """Linked Data: 303s from identifiers to documents, content negotiation, ETags, 404s, pages.
 
-Runs the real app (create_app) over a real Oxigraph store loaded from tests/fixtures_web.
+Runs the real app (create_app) over a real Oxigraph store loaded from tests/fixtures_web, and
+over the project's real build to check that every IRI it mints dereferences.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import rdflib
 from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from ezgraph.store.base import QueryRequest, QueryResponse, QueryTimeout, Store, StoreInfo
+from ezgraph.store.oxigraph import OxigraphStore
 from ezgraph.web.app import create_app
 from ezgraph.web.state import AppState
 
@@ -67,6 +72,88 @@ def test_identifiers_see_other_to_their_document(web_client, path):
     assert urllib.parse.urlsplit(response.headers["Location"]).path == "/doc/" + path
 
 
+# --------------------------------------------------------------------------------------------
+# Every IRI the real graph mints under the data's base dereferences
+
+
+#: IRIs under the base that name documents or services, not things: they answer 200 themselves
+#: (``{base}def/``, the vocabulary namespace, is a 301 to the ontology ``{base}def``).
+DOCUMENT_PATHS = {"", "sparql", "catalog", "def", "def/", "shapes", "dumps/"}
+#: What a Linked Data client sends: RDF preferred, anything else accepted.
+RDF_CLIENT_ACCEPT = "text/turtle, application/ld+json;q=0.9, */*;q=0.1"
+
+
+@pytest.fixture(scope="module")
+def real_site(tmp_path_factory: pytest.TempPathFactory, web_app_factory
+              ) -> Iterator[tuple[FlaskClient, OxigraphStore, str]]:
+    """The app over the project's real build (its store holds the VoID and DCAT graph)."""
+    from oxigraph_server import real_build
+
+    dist = real_build(tmp_path_factory.mktemp("real") / "dist")
+    manifest = json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
+    store = OxigraphStore(dist / "store", workers=2)
+    try:
+        yield web_app_factory(store, dist, manifest).test_client(), store, manifest["base"]
+    finally:
+        store.close()
+
+
+def minted_iris(dist_store: Path, base: str) -> set[str]:
+    with_base = set()
+    for quad in ox.Store.read_only(str(dist_store)):
+        for term in (quad.subject, quad.object):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(base):
+                with_base.add(term.value)
+    return with_base
+
+
+def test_every_iri_the_graph_mints_dereferences(real_site):
+    client, store, base = real_site
+    iris = minted_iris(store.path, base)
+    # the VoID partitions and DCAT distributions (with their #sha256 checksums) are among them
+    for kind in ("dataset/class/", "dataset/property/", "dataset/distribution/"):
+        assert any(i.startswith(base + kind) for i in iris), kind
+    assert any(i.endswith("#sha256") for i in iris)
+    failures = []
+    for minted in sorted(iris):
+        # A client never sends the fragment: it dereferences the IRI without it (RFC 3986 3.5).
+        path = urllib.parse.urldefrag(minted)[0][len(base):]
+        response = client.get("/" + path, headers={"Accept": RDF_CLIENT_ACCEPT})
+        if path in DOCUMENT_PATHS or path.startswith("dumps/"):
+            if response.status_code == 301:
+                response = client.get(response.headers["Location"],
+                                      headers={"Accept": RDF_CLIENT_ACCEPT})
+            if response.status_code != 200:
+                failures.append(f"{minted}: {response.status_code}")
+            continue
+        location = response.headers.get("Location", "")
+        if response.status_code != 303 or urllib.parse.urlsplit(location).path != "/doc/" + path:
+            failures.append(f"{minted}: {response.status_code} {location}")
+            continue
+        document = client.get(location, headers={"Accept": RDF_CLIENT_ACCEPT})
+        if document.status_code != 200 or document.mimetype != "text/turtle":
+            failures.append(f"{minted}: document {document.status_code} {document.mimetype}")
+        elif iri(minted) not in {t for triple in triples(document.data, ox.RdfFormat.TURTLE)
+                                 for t in triple}:
+            failures.append(f"{minted}: its document does not mention it")
+    assert not failures, f"{len(failures)} of {len(iris)} IRIs do not dereference: " + (
+        ", ".join(failures[:10]))
+
+
+def test_partitions_and_distributions_see_other_for_browsers_too(real_site):
+    client, store, base = real_site
+    iris = sorted(minted_iris(store.path, base))
+    for kind in ("dataset/class/", "dataset/property/", "dataset/distribution/"):
+        path = next(i for i in iris if i.startswith(base + kind))[len(base):]
+        response = client.get("/" + path, headers={"Accept": BROWSER_ACCEPT})
+        assert response.status_code == 303, path
+        page = client.get(response.headers["Location"], headers={"Accept": BROWSER_ACCEPT})
+        assert page.status_code == 200 and page.mimetype == "text/html", path
+    unknown = client.get("/dataset/class/000000000000", headers={"Accept": "text/turtle"})
+    assert unknown.status_code == 404
+    assert "Accept" in unknown.headers["Vary"]
+
+
 def test_unknown_identifier_is_404_with_a_search_form(web_client):
     response = web_client.get("/id/zone/atlantis", headers={"Accept": BROWSER_ACCEPT})
     assert response.status_code == 404
@@ -84,6 +171,22 @@ def test_unknown_document_is_404_as_text_for_rdf_clients(web_client):
     text = response.get_data(as_text=True)
     assert f"{BASE}id/zone/atlantis" in text
     assert "/search?q=atlantis" in text
+
+
+@pytest.mark.parametrize("path", [
+    "/id/zone/atlantis", "/doc/id/zone/atlantis", "/doc/id/zone/atlantis.ttl",
+    "/def/Atlantis", "/shapes/AtlantisShape", "/graph/atlantis", "/doc/def/Atlantis.html",
+    "/shapes.xyz", "/def.xyz",
+])
+def test_not_found_pages_vary_with_accept(web_client, path):
+    # The 404's body is HTML for browsers and text for the rest: caches must key it on Accept
+    # (RFC 9110 12.5.5).
+    as_html = web_client.get(path, headers={"Accept": BROWSER_ACCEPT})
+    as_text = web_client.get(path, headers={"Accept": "text/turtle"})
+    assert (as_html.status_code, as_text.status_code) == (404, 404)
+    assert (as_html.mimetype, as_text.mimetype) == ("text/html", "text/plain")
+    for response in (as_html, as_text):
+        assert "Accept" in response.headers.get("Vary", ""), response.mimetype
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,6 +294,44 @@ def test_strong_etag_and_conditional_get(web_client):
     assert other_entity.get_etag()[0] != etag
     # The same representation by extension has the same tag.
     assert web_client.get("/doc/id/zone/cetdz.ttl").get_etag()[0] == etag
+
+
+@pytest.mark.parametrize(("path", "accept"), [
+    ("/doc/id/zone/cetdz.ttl", None),
+    ("/doc/id/zone/cetdz", "application/ld+json"),
+    ("/doc/id/zone/cetdz", BROWSER_ACCEPT),
+    ("/def", BROWSER_ACCEPT),
+    ("/def.nt", None),
+    ("/shapes", "text/turtle"),
+])
+def test_if_none_match_compares_weakly(web_client, path, accept):
+    # RFC 9110 13.1.2: If-None-Match uses the weak comparison, so W/"x" matches "x".
+    headers = {"Accept": accept} if accept else {}
+    etag = web_client.get(path, headers=headers).get_etag()[0]
+    for condition in (f'W/"{etag}"', f'"other", W/"{etag}"', f'W/"other",W/"{etag}"'):
+        again = web_client.get(path, headers={**headers, "If-None-Match": condition})
+        assert again.status_code == 304, condition
+        assert again.get_etag() == (etag, False)
+    for condition in ('W/"other"', f'"{etag}x"', f'W/"x{etag}"'):
+        assert web_client.get(path, headers={**headers, "If-None-Match": condition}
+                              ).status_code == 200, condition
+
+
+def test_if_none_match_star_needs_an_existing_document(web_client):
+    # "*" matches only a current representation (RFC 9110 13.1.2): an unknown IRI has none.
+    for path, accept in (("/doc/id/zone/does-not-exist.ttl", None),
+                         ("/doc/id/zone/does-not-exist", "text/turtle"),
+                         ("/doc/id/zone/does-not-exist", BROWSER_ACCEPT),
+                         ("/doc/id/zone/does-not-exist.html", None)):
+        headers = {"If-None-Match": "*", **({"Accept": accept} if accept else {})}
+        missing = web_client.get(path, headers=headers)
+        assert missing.status_code == 404, (path, accept)
+        assert missing.get_etag() == (None, None)
+    unknown = web_client.get("/doc", query_string={"iri": "http://nowhere.example/x"},
+                             headers={"If-None-Match": "*", "Accept": "text/plain"})
+    assert unknown.status_code == 404
+    for path in ("/doc/id/zone/cetdz.ttl", "/doc/id/zone/cetdz.html", "/def", "/shapes.ttl"):
+        assert web_client.get(path, headers={"If-None-Match": "*"}).status_code == 304, path
 
 
 def test_etag_changes_with_the_release(web_store, publish_dir, web_app_factory):
@@ -451,6 +592,10 @@ def test_etag_from_the_body_when_the_store_has_no_release(web_store, web_app_fac
     assert etag == hashlib.sha256(first.data).hexdigest()[:40]
     again = client.get("/doc/id/zone/cetdz.ttl", headers={"If-None-Match": f'"{etag}"'})
     assert again.status_code == 304
+    weak = client.get("/doc/id/zone/cetdz.ttl", headers={"If-None-Match": f'W/"{etag}"'})
+    assert weak.status_code == 304
+    star = client.get("/doc/id/zone/atlantis.ttl", headers={"If-None-Match": "*"})
+    assert star.status_code == 404
 
 
 class TimingOutStore(Store):
@@ -473,6 +618,8 @@ def test_store_errors_become_clear_pages():
     text = client.get("/id/zone/cetdz", headers={"Accept": "text/turtle"})
     assert text.status_code == 503
     assert text.mimetype == "text/plain"
+    # the page is negotiated, so caches must know it varies with Accept
+    assert "Accept" in html.headers["Vary"] and "Accept" in text.headers["Vary"]
 
 
 # --------------------------------------------------------------------------------------------

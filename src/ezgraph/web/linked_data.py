@@ -2,8 +2,9 @@
 
 Identifiers and documents are kept apart (Cool URIs for the Semantic Web, section 4.3):
 
-* ``{base}id/…``, ``{base}def/Term``, ``{base}shapes/Name``, ``{base}graph/…`` and
-  ``{base}dataset`` name things, not web pages. Requested at the same path here, they answer
+* ``{base}id/…``, ``{base}def/Term``, ``{base}shapes/Name``, ``{base}graph/…``,
+  ``{base}dataset`` and its VoID partitions and DCAT distributions ``{base}dataset/…`` name
+  things, not web pages. Requested at the same path here, they answer
   ``303 See Other`` to their document ``/doc/{path}``. Ontology terms and shapes are treated
   the same way (a class is not a document either):
   ``/def/NationalETDZ`` → ``/doc/def/NationalETDZ``.
@@ -114,14 +115,24 @@ def strong_etag(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:40]
 
 
-def not_modified(etag: str, headers: dict[str, str]) -> Response | None:
-    """A 304 when the request's ``If-None-Match`` names ``etag``."""
-    if etag and etag in request.if_none_match:
-        response = Response(status=304)
-        response.set_etag(etag)
-        response.headers.update(headers)
-        return response
-    return None
+def not_modified(etag: str, headers: dict[str, str],
+                 exists: Callable[[], bool] | None = None) -> Response | None:
+    """A 304 when the request's ``If-None-Match`` matches ``etag``.
+
+    The comparison is the weak one (RFC 9110 §13.1.2): ``W/"x"`` matches ``"x"``, as caches
+    that downgraded the tag send it back. ``*`` matches only a current representation, so when
+    the caller has not yet made sure there is one, ``exists`` is asked first (only for ``*``:
+    a named tag is derived from the IRI and can only match what was served).
+    """
+    conditions = request.if_none_match
+    if not etag or not conditions.contains_weak(etag):
+        return None
+    if conditions.star_tag and exists is not None and not exists():
+        return None
+    response = Response(status=304)
+    response.set_etag(etag)
+    response.headers.update(headers)
+    return response
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,22 +197,27 @@ def not_found(error: Exception) -> Response:
     return not_found_response(description)
 
 
+#: Error pages are HTML for browsers and text for the rest, so a cache has to keep them apart
+#: by ``Accept`` (RFC 9110 §12.5.5).
+NEGOTIATED = {"Vary": "Accept"}
+
+
 def not_found_response(message: str, iri: str | None = None) -> Response:
     suggestion = ""
     if iri:
         suggestion = rdfdoc.local_name(iri).replace("-", " ")
     if prefers_html():
         body = render_template("not_found.html", message=message, iri=iri, suggestion=suggestion)
-        return Response(body, status=404, mimetype="text/html")
+        return Response(body, status=404, mimetype="text/html", headers=NEGOTIATED)
     text = f"404 Not Found: {message}\n"
     if iri:
         text += f"Search by label: {url_for('linked_data.search', q=suggestion, _external=True)}\n"
-    return Response(text, status=404, mimetype="text/plain")
+    return Response(text, status=404, mimetype="text/plain", headers=NEGOTIATED)
 
 
 def store_error_response(error: StoreError) -> Response:
     status = getattr(error, "http_status", 500)
-    headers = {}
+    headers = dict(NEGOTIATED)
     if isinstance(error, StoreUnavailable):
         headers["Retry-After"] = str(error.retry_after)
     if prefers_html():
@@ -256,6 +272,14 @@ def named_graph(rest: str) -> Response:
 @bp.get("/dataset")
 def dataset() -> Response:
     return _see_other("dataset")
+
+
+@bp.get("/dataset/<path:rest>")
+def dataset_part(rest: str) -> Response:
+    """The VoID class and property partitions and the DCAT distributions the build mints
+    (``dataset/class/…``, ``dataset/property/…``, ``dataset/distribution/{file}``, the latter
+    also with ``#sha256``, which clients strip) are things too."""
+    return _see_other("dataset/" + rest)
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,7 +354,7 @@ def describe(iri: str, chosen: Format | None, location: Callable[[Format], str])
     if negotiated:
         headers["Vary"] = "Accept"
     tag = _document_etag(iri, fmt)
-    if cached := not_modified(tag, headers):
+    if cached := not_modified(tag, headers, exists=lambda: _exists(iri)):
         return cached
 
     if fmt is HTML:
