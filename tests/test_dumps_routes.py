@@ -107,6 +107,117 @@ def test_download_conditional_and_range(web_client, publish_dir):
     assert part.headers["Content-Range"] == f"bytes 10-29/{entry['bytes']}"
 
 
+@pytest.mark.parametrize("header", [
+    "items=0-2", "lines=1-2", "0-2",  # units this server does not serve: MUST be ignored
+    "bytes=0-1,5-6", "bytes=0-0,-1", "bytes=0-9, 20-29", "bytes=-5,0-3",  # several ranges
+    "bytes=0-1,999999999-",  # several, one of them satisfiable
+    "bytes=5-2", "bytes=abc", "bytes=", "bytes=-", "bytes=²-³",  # invalid: ignored
+])
+def test_range_the_server_does_not_serve_gives_the_whole_file(web_client, publish_dir, header):
+    # An unknown range unit MUST be ignored, and a satisfiable multi-range request MAY be
+    # answered with the whole representation (RFC 9110 14.2): 200, never 416.
+    dist, manifest = publish_dir
+    entry = files_of(manifest)["ezgraph.ttl"]
+    response = web_client.get("/dumps/ezgraph.ttl", headers={"Range": header})
+    assert response.status_code == 200
+    assert response.data == (dist / "ezgraph.ttl").read_bytes()
+    assert "Content-Range" not in response.headers
+    assert response.get_etag() == (entry["sha256"], False)
+    assert response.mimetype == "text/turtle"
+    # the other conditions still apply
+    cached = web_client.get("/dumps/ezgraph.ttl", headers={
+        "Range": header, "If-None-Match": f'"{entry["sha256"]}"'})
+    assert cached.status_code == 304
+
+
+def test_ranges_served_as_before(web_client, publish_dir):
+    dist, manifest = publish_dir
+    entry = files_of(manifest)["ezgraph.ttl"]
+    whole, size = (dist / "ezgraph.ttl").read_bytes(), entry["bytes"]
+    suffix = web_client.get("/dumps/ezgraph.ttl", headers={"Range": "bytes=-5"})
+    assert (suffix.status_code, suffix.data) == (206, whole[-5:])
+    assert suffix.headers["Content-Range"] == f"bytes {size - 5}-{size - 1}/{size}"
+    open_ended = web_client.get("/dumps/ezgraph.ttl", headers={"Range": "bytes=7-"})
+    assert (open_ended.status_code, open_ended.data) == (206, whole[7:])
+    # a suffix longer than the file is the whole file, a last position past the end is the end
+    # (RFC 9110 14.1.3), however many digits it has
+    for header in (f"bytes=-{size + 10}", f"bytes=0-{size}", "bytes=0-" + "9" * 5000,
+                   "bytes=-" + "9" * 5000):
+        clamped = web_client.get("/dumps/ezgraph.ttl", headers={"Range": header})
+        assert (clamped.status_code, clamped.data) == (206, whole), header[:20]
+        assert clamped.headers["Content-Range"] == f"bytes 0-{size - 1}/{size}"
+    tail = web_client.get("/dumps/ezgraph.ttl", headers={"Range": f"bytes=5-{size * 2}"})
+    assert (tail.status_code, tail.data) == (206, whole[5:])
+    # empty list elements are no ranges (RFC 9110 5.6.1), nor is the unit's case significant
+    tidy = web_client.get("/dumps/ezgraph.ttl", headers={"Range": "Bytes=2-5, ,"})
+    assert (tidy.status_code, tidy.data) == (206, whole[2:6])
+    assert tidy.headers["Content-Range"] == f"bytes 2-5/{size}"
+    for header in (f"bytes={size}-", f"bytes={size}-{size + 9}", "bytes=-0",
+                   f"bytes={size}-{size + 1},{size + 5}-", f"bytes={'9' * 5000}-"):
+        unsatisfiable = web_client.get("/dumps/ezgraph.ttl", headers={"Range": header})
+        assert unsatisfiable.status_code == 416, header
+        assert unsatisfiable.headers["Content-Range"] == f"bytes */{size}"
+    # If-Range with the current tag: the range; with another: the whole file
+    current = web_client.get("/dumps/ezgraph.ttl", headers={
+        "Range": "bytes=0-3", "If-Range": f'"{entry["sha256"]}"'})
+    assert (current.status_code, current.data) == (206, whole[:4])
+    stale = web_client.get("/dumps/ezgraph.ttl", headers={
+        "Range": "bytes=0-3", "If-Range": '"stale"'})
+    assert (stale.status_code, stale.data) == (200, whole)
+    weak = web_client.get("/dumps/ezgraph.ttl", headers={
+        "Range": "bytes=0-3", "If-Range": f'W/"{entry["sha256"]}"'})
+    assert (weak.status_code, weak.data) == (200, whole)  # If-Range compares strongly
+    # preconditions come before the range (RFC 9110 13.2.2)
+    tag = f'"{entry["sha256"]}"'
+    for conditions, status in (({"If-None-Match": tag}, 304),
+                               ({"If-None-Match": f"W/{tag}"}, 304),
+                               ({"If-None-Match": '"other"'}, 206),
+                               ({"If-Match": '"other"'}, 412),
+                               ({"If-Match": tag}, 206),
+                               ({"If-Match": tag, "If-Range": tag}, 206)):
+        ranged = web_client.get("/dumps/ezgraph.ttl", headers={"Range": "bytes=0-3",
+                                                               **conditions})
+        assert ranged.status_code == status, conditions
+        if status == 206:
+            assert ranged.data == whole[:4]
+        else:
+            assert whole[:4] not in ranged.data  # no file with a 304 or a 412
+    stale = web_client.get("/dumps/ezgraph.ttl", headers={"If-Match": '"other"',
+                                                          "Accept": "text/plain"})
+    assert stale.status_code == 412 and whole[:4] not in stale.data
+    assert web_client.get("/dumps/ezgraph.ttl", headers={"If-Match": tag}).data == whole
+    # a gzipped dump is ranged over its bytes as stored
+    gz = web_client.get("/dumps/ezgraph.nq.gz", headers={"Range": "bytes=0-1"})
+    assert (gz.status_code, gz.data) == (206, b"\x1f\x8b")
+
+
+def test_every_download_has_one_content_type_with_one_charset(
+    web_store, publish_dir, web_app_factory
+):
+    # `ezgraph build` writes the text report's media type with its charset parameter.
+    dist, manifest = publish_dir
+    built = dict(manifest, files=[
+        dict(f, media_type=f["media_type"] + "; charset=utf-8")
+        if f["media_type"].startswith("text/") else f for f in manifest["files"]])
+    client = web_app_factory(web_store, dist, built).test_client()
+    for entry in [*built["files"], {"path": "manifest.json", "media_type": "application/json"}]:
+        for method in (client.get, client.head):
+            response = method(f"/dumps/{entry['path']}")
+            assert response.status_code == 200, entry["path"]
+            content_type = response.headers.getlist("Content-Type")
+            assert len(content_type) == 1, content_type
+            essence, _, parameters = content_type[0].partition(";")
+            names = [p.split("=")[0].strip().lower() for p in parameters.split(";") if p.strip()]
+            assert len(names) == len(set(names)), content_type  # RFC 6838 4.3
+            expected = ("application/gzip" if entry["path"].endswith(".gz")
+                        else entry["media_type"].split(";")[0])
+            assert essence == expected
+            if essence.startswith("text/"):
+                assert names == ["charset"] and response.mimetype_params == {"charset": "utf-8"}
+    report = client.head("/dumps/validation-report.txt")
+    assert report.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
 def test_manifest_is_downloadable(web_client, publish_dir):
     _, manifest = publish_dir
     response = web_client.get("/dumps/manifest.json")
@@ -122,6 +233,16 @@ def test_only_listed_files_are_served(web_client, name):
     response = web_client.get("/dumps/" + name, headers={"Accept": "text/plain"},
                               follow_redirects=True)
     assert response.status_code == 404
+
+
+def test_not_found_pages_vary_with_accept(web_client, web_store, web_app_factory):
+    no_build = web_app_factory(web_store).test_client()
+    for client, path in ((web_client, "/dumps/nothing.ttl"), (no_build, "/validation"),
+                         (no_build, "/.well-known/void")):
+        for accept, mimetype in ((BROWSER_ACCEPT, "text/html"), ("text/turtle", "text/plain")):
+            response = client.get(path, headers={"Accept": accept})
+            assert (response.status_code, response.mimetype) == (404, mimetype), path
+            assert "Accept" in response.headers.get("Vary", ""), (path, accept)
 
 
 def test_listed_but_missing_file_is_404(web_store, publish_dir, web_app_factory, tmp_path):
@@ -166,6 +287,28 @@ def test_void_conditional_get(web_client):
     etag = web_client.get("/.well-known/void").get_etag()[0]
     again = web_client.get("/.well-known/void", headers={"If-None-Match": f'"{etag}"'})
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize("path", ["/.well-known/void", "/catalog", "/validation"])
+@pytest.mark.parametrize("accept", ["text/turtle", BROWSER_ACCEPT, "application/ld+json"])
+def test_metadata_if_none_match_compares_weakly(web_client, path, accept):
+    # RFC 9110 13.1.2: If-None-Match uses the weak comparison, so W/"x" matches "x".
+    etag = web_client.get(path, headers={"Accept": accept}).get_etag()[0]
+    for condition in (f'W/"{etag}"', f'"other", W/"{etag}"', "*"):
+        again = web_client.get(path, headers={"Accept": accept, "If-None-Match": condition})
+        assert again.status_code == 304, condition
+        assert again.get_etag() == (etag, False)
+        assert "Accept" in again.headers["Vary"]
+    assert web_client.get(path, headers={"Accept": accept, "If-None-Match": 'W/"other"'}
+                          ).status_code == 200
+
+
+def test_download_if_none_match_compares_weakly(web_client, publish_dir):
+    _, manifest = publish_dir
+    entry = files_of(manifest)["ezgraph.ttl"]
+    cached = web_client.get("/dumps/ezgraph.ttl",
+                            headers={"If-None-Match": f'W/"{entry["sha256"]}"'})
+    assert cached.status_code == 304
 
 
 def test_catalog(web_client, publish_dir):

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from ezgraph.store.base import QueryRequest, QueryResponse, QueryTimeout, Store, StoreInfo
 from ezgraph.web.ui import example_queries
 
 pytest_plugins = ("fixtures_web.webapp",)
@@ -174,6 +175,34 @@ def test_home_page_conditional_get(web_client):
     etag = first.get_etag()[0]
     assert etag
     assert web_client.get("/", headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+
+
+def test_home_page_if_none_match_compares_weakly(web_client):
+    # RFC 9110 13.1.2: If-None-Match uses the weak comparison, so W/"x" matches "x".
+    etag = web_client.get("/").get_etag()[0]
+    for condition in (f'W/"{etag}"', f'"other", W/"{etag}"', "*"):
+        again = web_client.get("/", headers={"If-None-Match": condition})
+        assert again.status_code == 304, condition
+        assert again.get_etag() == (etag, False)
+    assert web_client.get("/", headers={"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_home_page_store_error_varies_with_accept(web_app_factory):
+    class TimingOut(Store):
+        def query(self, request: QueryRequest) -> QueryResponse:
+            raise QueryTimeout(request.timeout)
+
+        def info(self) -> StoreInfo:
+            return StoreInfo(backend="test", triples=0, release="r1")
+
+    client = web_app_factory(TimingOut(), timeout=0.5).test_client()
+    as_html = client.get("/", headers={"Accept": BROWSER_ACCEPT})
+    as_text = client.get("/", headers={"Accept": "text/plain"})
+    assert (as_html.status_code, as_text.status_code) == (503, 503)
+    assert (as_html.mimetype, as_text.mimetype) == ("text/html", "text/plain")
+    assert "Traceback" not in as_html.get_data(as_text=True)
+    for response in (as_html, as_text):
+        assert "Accept" in response.headers.get("Vary", "")
 
 
 def test_home_page_without_a_publish_directory(web_store, web_app_factory):

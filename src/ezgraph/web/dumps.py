@@ -17,6 +17,11 @@ Compressed dumps (``ezgraph.nt.gz``, ``ezgraph.nq.gz``) are served as what they 
 ``application/gzip`` with a ``Content-Disposition: attachment`` filename, and no
 ``Content-Encoding``: a ``Content-Encoding: gzip`` would make browsers and HTTP clients unpack the
 bytes on the fly, so the saved file would no longer match its name, size or SHA-256.
+
+Downloads are conditional (strong ETags, the files' SHA-256) and resumable: werkzeug serves a
+single byte range; what it would refuse with a needless 416 (another range unit, several byte
+ranges, a suffix longer than the file) gets the whole file instead, as RFC 9110 §14.2 allows
+or requires, and ``If-None-Match``/``If-Match`` are evaluated before any range (§13.2.2).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -34,7 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, render_template, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from werkzeug.http import dump_options_header, parse_options_header, unquote_etag
+from werkzeug.utils import get_content_type
+from werkzeug.utils import send_file as werkzeug_send_file
 
 from ezgraph.namespaces import prefixes_for
 from ezgraph.store.base import QueryRequest, Store, StoreError, StoreUnavailable
@@ -180,21 +189,133 @@ def download(name: str) -> Response:
     return _send(path, entry)
 
 
+#: Preconditions RFC 9110 §13.2.2 evaluates before a Range is considered.
+_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_NONE_MATCH",
+                  "HTTP_IF_MODIFIED_SINCE")
+
+
 def _send(path: Path, entry: DumpFile) -> Response:
-    response = send_file(
+    environ = request.environ
+    served = _range_for_werkzeug(environ.get("HTTP_RANGE"), path.stat().st_size)
+    if served is not None and unquote_etag(environ.get("HTTP_IF_RANGE", ""))[1]:
+        # If-Range compares strongly, so a weak tag never holds: the whole file (§13.1.5).
+        served = None
+    if served is not None and any(name in environ for name in _PRECONDITIONS):
+        # werkzeug checks If-None-Match and If-Match only when it serves no range, so a
+        # cached copy would get a 206 instead of its 304, a stale one a 206 instead of a 412.
+        whole = _send_file(path, entry, environ, None)
+        if whole.status_code != 200:
+            return _no_file_with_412(whole)
+        whole.close()
+    return _no_file_with_412(_send_file(path, entry, environ, served))
+
+
+def _no_file_with_412(response: Response) -> Response:
+    """werkzeug sends the whole file with its 412; the client asked for it only if it had not
+    changed, so it gets the reason instead."""
+    if response.status_code != 412:
+        return response
+    response.close()
+    abort(412, description="The file does not match If-Match (or has changed since "
+                           "If-Unmodified-Since); its current entity tag is in the listing.")
+
+
+def _send_file(path: Path, entry: DumpFile, environ: dict[str, Any],
+               byte_range: str | None) -> Response:
+    """Flask's ``send_file`` for the request ``environ`` with ``byte_range`` as its only
+    ``Range``: a range werkzeug would turn into a needless 416 is ignored, or tidied up, by
+    :func:`_range_for_werkzeug` (Flask's own ``send_file`` reads the request's as it is)."""
+    if environ.get("HTTP_RANGE") != byte_range:
+        environ = {name: value for name, value in environ.items() if name != "HTTP_RANGE"}
+        if byte_range is not None:
+            environ["HTTP_RANGE"] = byte_range
+    response = werkzeug_send_file(
         path,
-        mimetype=entry.served_media_type,
+        environ,
+        # werkzeug adds charset=utf-8 to text types itself: the parameters are set below.
+        mimetype=parse_options_header(entry.served_media_type)[0],
         as_attachment=entry.is_gzip,
         download_name=Path(entry.path).name,
         conditional=True,
         etag=entry.sha256 or True,
-        max_age=None,
+        max_age=current_app.get_send_file_max_age,
+        use_x_sendfile=current_app.config["USE_X_SENDFILE"],
+        response_class=current_app.response_class,
     )
+    response.headers["Content-Type"] = content_type(entry.served_media_type)
     if entry.sha256:
         # Lets a client check what it received (RFC 9530 representation digest).
         digest = base64.b64encode(bytes.fromhex(entry.sha256)).decode("ascii")
         response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
     return response
+
+
+def content_type(media_type: str) -> str:
+    """The ``Content-Type`` of a file the manifest lists as ``media_type``: its parameters
+    (``ezgraph build`` writes ``text/plain; charset=utf-8``) each once (RFC 6838 §4.3), and
+    ``charset=utf-8`` on text types that name none, as werkzeug adds to every text type
+    without looking whether one is there already."""
+    essence, parameters = parse_options_header(media_type)
+    _, added = parse_options_header(get_content_type(essence, "utf-8"))
+    given = {name.lower() for name in parameters}
+    return dump_options_header(essence, {
+        **{name: value for name, value in added.items() if name.lower() not in given},
+        **parameters,
+    })
+
+
+#: One range-spec of the ``bytes`` unit (RFC 9110 §14.1.1): ``first-last``, ``first-`` or
+#: ``-suffix``; ASCII digits only.
+_BYTE_RANGE = re.compile(r"([0-9]*)-([0-9]*)")
+#: Beyond the end of any file. Longer positions are read as this: int() refuses more than
+#: 4,300 digits, and werkzeug refuses positions it cannot read with a 416.
+_FAR = 10**20
+
+
+def _position(digits: str) -> int:
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) < 20 else _FAR
+
+
+def _range_for_werkzeug(header: str | None, size: int) -> str | None:
+    """The ``Range`` header to hand werkzeug for a file of ``size`` bytes, or None to ignore
+    the request's and answer with the whole file.
+
+    werkzeug serves one byte range (206) and answers 416 to anything else, including a suffix
+    longer than the file or a last position past its end, both of which are satisfiable
+    (RFC 9110 §14.1.1). RFC 9110 §14.2 asks more: a range unit the server does not support
+    MUST be ignored, and a server MAY ignore a Range it does not serve or whose
+    ranges-specifier is invalid. So a single byte range is handed on clamped to the file;
+    several (werkzeug has no multipart/byteranges) get the whole representation when one of
+    them is satisfiable, and only when none is does the 416 stand (§15.5.17).
+    """
+    if header is None:
+        return None
+    unit, equals, specifier = header.partition("=")
+    if not equals or unit.strip(" \t").lower() != "bytes":
+        return None
+    # Empty list elements are allowed and ignored (§5.6.1); werkzeug would call them invalid.
+    specs = [part.strip(" \t") for part in specifier.split(",") if part.strip(" \t")]
+    ranges: list[tuple[int | None, int | None]] = []
+    for spec in specs:
+        match = _BYTE_RANGE.fullmatch(spec)
+        if match is None or match.group(0) == "-":
+            return None  # invalid ranges-specifier
+        first, last = (_position(d) if d else None for d in match.groups())
+        if first is not None and last is not None and last < first:
+            return None  # invalid too, not unsatisfiable (§14.1.1)
+        ranges.append((first, last))
+    # A first position inside the file, or a non-zero suffix length, is satisfiable.
+    satisfiable = [(last or 0) > 0 if first is None else first < size for first, last in ranges]
+    if len(ranges) != 1:
+        return None if not ranges or any(satisfiable) else header
+    first, last = ranges[0]
+    if not satisfiable[0]:
+        return f"bytes={first}-" if first is not None else "bytes=-0"  # werkzeug's 416
+    if first is None:
+        # A suffix longer than the file is the whole file (§14.1.3).
+        return f"bytes=-{min(last or 0, size)}"
+    return f"bytes={first}-" + ("" if last is None else str(min(last, size - 1)))
 
 
 # --------------------------------------------------------------------------------------------
