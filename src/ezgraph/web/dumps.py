@@ -31,7 +31,6 @@ import base64
 import hashlib
 import json
 import logging
-import re
 import shutil
 import tempfile
 import threading
@@ -41,7 +40,12 @@ from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
-from werkzeug.http import dump_options_header, parse_options_header, unquote_etag
+from werkzeug.http import (
+    dump_options_header,
+    parse_options_header,
+    parse_range_header,
+    unquote_etag,
+)
 from werkzeug.utils import get_content_type
 from werkzeug.utils import send_file as werkzeug_send_file
 
@@ -264,19 +268,6 @@ def content_type(media_type: str) -> str:
     })
 
 
-#: One range-spec of the ``bytes`` unit (RFC 9110 §14.1.1): ``first-last``, ``first-`` or
-#: ``-suffix``; ASCII digits only.
-_BYTE_RANGE = re.compile(r"([0-9]*)-([0-9]*)")
-#: Beyond the end of any file. Longer positions are read as this: int() refuses more than
-#: 4,300 digits, and werkzeug refuses positions it cannot read with a 416.
-_FAR = 10**20
-
-
-def _position(digits: str) -> int:
-    significant = digits.lstrip("0") or "0"
-    return int(significant) if len(significant) < 20 else _FAR
-
-
 def _range_for_werkzeug(header: str | None, size: int) -> str | None:
     """The ``Range`` header to hand werkzeug for a file of ``size`` bytes, or None to ignore
     the request's and answer with the whole file.
@@ -289,33 +280,19 @@ def _range_for_werkzeug(header: str | None, size: int) -> str | None:
     several (werkzeug has no multipart/byteranges) get the whole representation when one of
     them is satisfiable, and only when none is does the 416 stand (§15.5.17).
     """
-    if header is None:
-        return None
-    unit, equals, specifier = header.partition("=")
-    if not equals or unit.strip(" \t").lower() != "bytes":
-        return None
-    # Empty list elements are allowed and ignored (§5.6.1); werkzeug would call them invalid.
-    specs = [part.strip(" \t") for part in specifier.split(",") if part.strip(" \t")]
-    ranges: list[tuple[int | None, int | None]] = []
-    for spec in specs:
-        match = _BYTE_RANGE.fullmatch(spec)
-        if match is None or match.group(0) == "-":
-            return None  # invalid ranges-specifier
-        first, last = (_position(d) if d else None for d in match.groups())
-        if first is not None and last is not None and last < first:
-            return None  # invalid too, not unsatisfiable (§14.1.1)
-        ranges.append((first, last))
-    # A first position inside the file, or a non-zero suffix length, is satisfiable.
-    satisfiable = [(last or 0) > 0 if first is None else first < size for first, last in ranges]
-    if len(ranges) != 1:
-        return None if not ranges or any(satisfiable) else header
-    first, last = ranges[0]
+    parsed = parse_range_header(header)
+    if parsed is None or parsed.units != "bytes":
+        return None  # absent, invalid, or another unit
+    # werkzeug's ranges are [start, stop): a suffix is (-length, None).
+    satisfiable = [start < 0 or start < size for start, _ in parsed.ranges]
+    if len(parsed.ranges) != 1:
+        return None if any(satisfiable) else header
+    start, stop = parsed.ranges[0]
     if not satisfiable[0]:
-        return f"bytes={first}-" if first is not None else "bytes=-0"  # werkzeug's 416
-    if first is None:
-        # A suffix longer than the file is the whole file (§14.1.3).
-        return f"bytes=-{min(last or 0, size)}"
-    return f"bytes={first}-" + ("" if last is None else str(min(last, size - 1)))
+        return header  # werkzeug's 416, with Content-Range: bytes */size
+    if start < 0:
+        return f"bytes=-{min(-start, size)}"  # a suffix longer than the file is all of it
+    return f"bytes={start}-" + ("" if stop is None else str(min(stop, size) - 1))
 
 
 # --------------------------------------------------------------------------------------------
