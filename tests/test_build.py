@@ -210,11 +210,16 @@ def test_known_facts_of_the_profiles(store: ox.Store) -> None:
     assert not ask("ASK { id:cetdz owl:sameAs ?x }")
 
 
-def test_void_and_dcat_describe_counts_partitions_and_dumps(dist: Path) -> None:
-    manifest = json.loads((dist / "manifest.json").read_text())
+def descriptions(dist: Path) -> ox.Store:
     graph = ox.Store()
     graph.load(path=str(dist / "void.ttl"), format=ox.RdfFormat.TURTLE)
     graph.load(path=str(dist / "dcat.ttl"), format=ox.RdfFormat.TURTLE)
+    return graph
+
+
+def test_void_and_dcat_describe_counts_partitions_and_dumps(dist: Path) -> None:
+    manifest = json.loads((dist / "manifest.json").read_text())
+    graph = descriptions(dist)
     triples = next(iter(graph.query("""PREFIX void: <http://rdfs.org/ns/void#>
         SELECT ?n WHERE { <https://w3id.org/ezgraph/dataset> void:triples ?n }""")))["n"]
     assert int(triples.value) == manifest["triples"]
@@ -224,17 +229,100 @@ def test_void_and_dcat_describe_counts_partitions_and_dumps(dist: Path) -> None:
                for row in partitions)
     rows = list(graph.query("""PREFIX dcat: <http://www.w3.org/ns/dcat#>
         PREFIX spdx: <http://spdx.org/rdf/terms#>
-        SELECT ?url ?size ?sum ?media WHERE { ?d dcat:downloadURL ?url ; dcat:byteSize ?size ;
-          dcat:mediaType ?media ; spdx:checksum [ spdx:checksumValue ?sum ] }"""))
+        SELECT ?url ?size ?sum ?media ?compression WHERE { ?d dcat:downloadURL ?url ;
+          dcat:byteSize ?size ; dcat:mediaType ?media ; spdx:checksum [ spdx:checksumValue ?sum ]
+          OPTIONAL { ?d dcat:compressFormat ?compression } }"""))
     by_name = {row["url"].value.rsplit("/", 1)[-1]: row for row in rows}
+    # Every published file but the descriptions themselves, the validation report and the
+    # JSON-LD context (no representation of the dataset) is a distribution.
+    not_distributions = {"void.ttl", "dcat.ttl", "validation-report.ttl",
+                         "validation-report.txt", "context.jsonld"}
+    assert set(by_name) == {e["path"] for e in manifest["files"]} - not_distributions
+    iana = "https://www.iana.org/assignments/media-types/"
+    inside = {"ezgraph.nq.gz": "application/n-quads", "ezgraph.nt.gz": "application/n-triples"}
     for entry in manifest["files"]:
-        if entry["path"] in ("void.ttl", "dcat.ttl", "validation-report.ttl",
-                             "validation-report.txt"):
+        if entry["path"] in not_distributions:
             continue
         row = by_name[entry["path"]]
         assert int(row["size"].value) == entry["bytes"]
         assert row["sum"].value == entry["sha256"]
-        assert row["media"].value.endswith(entry["media_type"])
+        if entry["path"] in inside:
+            # the file is gzip (as listed and served); its data is N-Quads / N-Triples
+            assert entry["media_type"] == "application/gzip"
+            assert row["media"].value == iana + inside[entry["path"]]
+            assert row["compression"].value == iana + entry["media_type"]
+        else:
+            assert row["media"].value == iana + entry["media_type"]
+            assert row["compression"] is None
+    assert not graph.query("ASK { ?d <http://www.w3.org/ns/dcat#packageFormat> ?f }")
+
+
+def test_void_entities_are_the_iri_subjects_in_the_uri_space(dist: Path, store: ox.Store
+                                                             ) -> None:
+    """void:entities of the dataset and of each class partition, counted again with SPARQL
+    over the data graphs of the built store."""
+    graph = descriptions(dist)
+    prefixes = "PREFIX void: <http://rdfs.org/ns/void#> "
+    space = next(iter(graph.query(prefixes + """SELECT ?s WHERE {
+        <https://w3id.org/ezgraph/dataset> void:uriSpace ?s }""")))["s"].value
+    assert space == "https://w3id.org/ezgraph/id/"
+    data = ('GRAPH ?g { %s } FILTER(?g != <https://w3id.org/ezgraph/graph/metadata>) '
+            f'FILTER(isIRI(?e) && STRSTARTS(STR(?e), "{space}"))')
+    counted = int(next(iter(store.query(
+        f"SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {{ {data % '?e ?p ?o'} }}")))["n"].value)
+    described = next(iter(graph.query(prefixes + """SELECT ?n ?subjects WHERE {
+        <https://w3id.org/ezgraph/dataset> void:entities ?n ;
+        void:distinctSubjects ?subjects }""")))
+    assert int(described["n"].value) == counted
+    # blank nodes and vocabulary, shape and other IRIs are subjects but not entities
+    assert 0 < counted < int(described["subjects"].value)
+    by_class = {row["c"].value: int(row["n"].value) for row in store.query(
+        f"SELECT ?c (COUNT(DISTINCT ?e) AS ?n) WHERE {{ {data % '?e a ?c'} }} GROUP BY ?c")}
+    partitions = {row["c"].value: int(row["n"].value) for row in graph.query(prefixes + """
+        SELECT ?c ?n WHERE { <https://w3id.org/ezgraph/dataset> void:classPartition ?p .
+          ?p void:class ?c ; void:entities ?n }""")}
+    assert {c: n for c, n in partitions.items() if n} == by_class
+    # classes only blank nodes or vocabulary terms have: partitions without entities
+    assert partitions["http://www.w3.org/ns/shacl#SPARQLConstraint"] == 0
+    assert partitions["http://www.w3.org/2002/07/owl#Class"] == 0
+    assert partitions["https://w3id.org/ezgraph/def/NationalETDZ"] == 2
+
+
+def test_the_store_metadata_graph_holds_exactly_void_and_dcat(dist: Path, store: ox.Store
+                                                              ) -> None:
+    """The same triples as void.ttl + dcat.ttl, term for term (datatypes included): what
+    /.well-known/void and /catalog serve from a store is what the files say."""
+    metadata = ox.NamedNode("https://w3id.org/ezgraph/graph/metadata")
+    held = {str(q.triple) for q in store.quads_for_pattern(None, None, None, metadata)}
+    files = {str(q.triple) for name in ("void.ttl", "dcat.ttl")
+             for q in ox.parse(path=str(dist / name), format=ox.RdfFormat.TURTLE)}
+    assert len(files) > 500
+    assert held == files
+    sizes = list(store.query("""SELECT ?n WHERE { GRAPH <https://w3id.org/ezgraph/graph/metadata>
+        { ?d <http://www.w3.org/ns/dcat#byteSize> ?n } }"""))
+    assert sizes and {row["n"].datatype.value for row in sizes} == {
+        "http://www.w3.org/2001/XMLSchema#integer"}
+
+
+def test_void_accounts_for_every_graph_of_the_sparql_endpoint(dist: Path, store: ox.Store
+                                                              ) -> None:
+    """Each named graph of the store is a void:subset of the dataset with its size, or the
+    metadata graph, described as the dataset's void:DatasetDescription (not as a subset)."""
+    graph = descriptions(dist)
+    prefixes = "PREFIX void: <http://rdfs.org/ns/void#> PREFIX foaf: <http://xmlns.com/foaf/0.1/> "
+    subsets = {row["g"].value: int(row["n"].value) for row in graph.query(prefixes + """
+        SELECT ?g ?n WHERE { <https://w3id.org/ezgraph/dataset> void:subset ?g .
+          ?g void:triples ?n }""")}
+    held = {row["g"].value: int(row["n"].value) for row in store.query(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    metadata = "https://w3id.org/ezgraph/graph/metadata"
+    assert metadata not in subsets
+    assert {g: n for g, n in held.items() if g != metadata} == subsets
+    assert graph.query(prefixes + f"""ASK {{ <{metadata}> a void:DatasetDescription ;
+        foaf:primaryTopic <https://w3id.org/ezgraph/dataset> }}""")
+    total = int(next(iter(store.query(
+        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")))["n"].value)
+    assert total == sum(subsets.values()) + held[metadata]
 
 
 def test_validation_report_is_rdf_and_text(dist: Path) -> None:

@@ -25,7 +25,7 @@ from ezgraph.heap import release_free_memory
 from ezgraph.mapping.mapper import map_curated
 from ezgraph.mapping.turtle import concept_index, read_turtle_dir
 from ezgraph.namespaces import DEFAULT_BASE
-from ezgraph.publish.describe import describe
+from ezgraph.publish.describe import describe, metadata_graph
 from ezgraph.publish.dumps import (
     DumpFile,
     canonical,
@@ -150,12 +150,16 @@ def build(config: BuildConfig, log: Log = print, publish: bool = True) -> BuildR
             quads = canonical(graphs.all)
             triples = triples_of(quads)
             files = write_dumps(staging, quads, config.base, triples=triples)
-            ontology_quads = [q for q in quads if q.graph_name.value.endswith("graph/ontology")]
-            shapes_quads = [q for q in quads if q.graph_name.value.endswith("graph/shapes")]
+            ontology_graph = f"{config.base}graph/ontology"
+            shapes_graph = f"{config.base}graph/shapes"
+            ontology_quads = [q for q in quads if q.graph_name.value == ontology_graph]
+            shapes_quads = [q for q in quads if q.graph_name.value == shapes_graph]
+            # Dumps of one graph each, not of the dataset: described as their graph's dumps.
             files.append(write_graph(staging, "ontology.ttl", _triples(ontology_quads),
-                                     config.base, "the ontology and its vocabularies"))
+                                     config.base, "the ontology and its vocabularies",
+                                     graph=ontology_graph))
             files.append(write_graph(staging, "shapes.ttl", _triples(shapes_quads), config.base,
-                                     "the SHACL shapes"))
+                                     "the SHACL shapes", graph=shapes_graph))
             triple_count = len(triples)
             notes.append(f"{len(quads)} quads, {triple_count} distinct triples")
             release_free_memory()
@@ -175,7 +179,9 @@ def build(config: BuildConfig, log: Log = print, publish: bool = True) -> BuildR
             json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
         if config.load_store:
             with stages.stage("store") as notes:
-                metadata = NamedNode(f"{config.base}graph/metadata")
+                # The very triples written to void.ttl and dcat.ttl (describe() checks that
+                # the store keeps every one of them as it is).
+                metadata = NamedNode(metadata_graph(config.base))
                 _load_store(staging / "store", quads,
                             [Quad(t.subject, t.predicate, t.object, metadata)
                              for t in void + dcat])

@@ -37,8 +37,16 @@ class DumpFile:
     bytes: int
     sha256: str
     description: str
-    #: For dumps of the dataset: the RDF syntax, as a W3C format IRI.
+    #: For dumps (of the dataset or of one of its graphs): the RDF syntax, as a W3C format IRI.
+    #: Files without one (the JSON-LD context) are published, but are no dump of anything.
     format_iri: str = ""
+    #: For a compressed file: the media type of what is inside (``media_type`` is the
+    #: compression's, which is what the file is served as).
+    content_media_type: str = ""
+    #: For a dump of one named graph of the dataset only: that graph's IRI.
+    graph: str = ""
+    #: For a JSON-LD dump: the path of the published @context it is compacted with.
+    context: str = ""
 
     def as_json(self) -> dict[str, object]:
         return {"path": self.path, "media_type": self.media_type, "bytes": self.bytes,
@@ -89,6 +97,10 @@ def gzip_bytes(data: bytes) -> bytes:
     buffer = io.BytesIO()
     _gzipped(lambda f: f.write(data))(buffer)
     return buffer.getvalue()
+
+
+#: The published JSON-LD context, beside the dumps.
+JSONLD_CONTEXT = "context.jsonld"
 
 
 def jsonld_context(base: str) -> dict[str, object]:
@@ -189,41 +201,48 @@ def write_dumps(out: Path, quads: list[Quad], base: str, stem: str = "ezgraph",
     formats = "http://www.w3.org/ns/formats/"
     # Each dump is written to its file as it is serialized, one after the other: held as bytes
     # they were up to 400 MB each at 1M triples, on top of the quads and triples.
-    outputs: list[tuple[str, str, Callable[[BinaryIO], object], str, str]] = [
+    # name, media type of the file, writer, description, format, media type inside a gzip
+    outputs: list[tuple[str, str, Callable[[BinaryIO], object], str, str, str]] = [
         (f"{stem}.trig", "application/trig",
          lambda f: serialize(quads, f, format=RdfFormat.TRIG, prefixes=prefixes),
          "the dataset with one named graph per source document, plus ontology and shapes",
-         formats + "TriG"),
+         formats + "TriG", ""),
         (f"{stem}.nq.gz", "application/gzip",
          _gzipped(lambda f: serialize(quads, f, format=RdfFormat.N_QUADS)),
-         "the dataset as gzipped N-Quads (application/n-quads inside)", formats + "N-Quads"),
+         "the dataset as gzipped N-Quads (application/n-quads inside)", formats + "N-Quads",
+         "application/n-quads"),
         (f"{stem}.ttl", "text/turtle",
          lambda f: serialize(triples, f, format=RdfFormat.TURTLE, prefixes=prefixes),
-         "all triples merged into one graph, Turtle", formats + "Turtle"),
+         "all triples merged into one graph, Turtle", formats + "Turtle", ""),
         (f"{stem}.nt.gz", "application/gzip",
          _gzipped(lambda f: serialize(triples, f, format=RdfFormat.N_TRIPLES)),
          "all triples as gzipped N-Triples (application/n-triples inside)",
-         formats + "N-Triples"),
+         formats + "N-Triples", "application/n-triples"),
         (f"{stem}.jsonld", "application/ld+json", lambda f: _write_jsonld(triples, base, f),
-         "all triples as JSON-LD, compacted with the context of context.jsonld",
-         formats + "JSON-LD"),
+         f"all triples as JSON-LD, compacted with the context of {JSONLD_CONTEXT}",
+         formats + "JSON-LD", ""),
         (f"{stem}.rdf", "application/rdf+xml",
          lambda f: serialize(triples, f, format=RdfFormat.RDF_XML, prefixes=prefixes),
-         "all triples as RDF/XML", formats + "RDF_XML"),
+         "all triples as RDF/XML", formats + "RDF_XML", ""),
     ]
-    files = [stream_file(out, name, media, write, description, fmt)
-             for name, media, write, description, fmt in outputs]
+    files = [stream_file(out, name, media, write, description, fmt, content_media_type=inside,
+                         context=JSONLD_CONTEXT if media == "application/ld+json" else "")
+             for name, media, write, description, fmt, inside in outputs]
     context = json.dumps(jsonld_context(base), ensure_ascii=False, indent=1) + "\n"
-    files.append(write_file(out, "context.jsonld", "application/ld+json", context.encode(),
-                            "the JSON-LD @context of ezgraph.jsonld"))
+    # No format IRI: the context holds no triple of the dataset, so it is no dump of it.
+    files.append(write_file(out, JSONLD_CONTEXT, "application/ld+json", context.encode(),
+                            f"the JSON-LD @context of {stem}.jsonld"))
     return files
 
 
 def write_graph(out: Path, name: str, triples: Iterable[Triple], base: str,
-                description: str) -> DumpFile:
+                description: str, graph: str = "") -> DumpFile:
+    """``triples`` as Turtle; with ``graph``, the file is the dump of that named graph of the
+    dataset (and is described as such)."""
     data = serialize(sorted(triples, key=str), format=RdfFormat.TURTLE,
                      prefixes=prefixes_for(base))
-    return write_file(out, name, "text/turtle", data, description)
+    return write_file(out, name, "text/turtle", data, description,
+                      "http://www.w3.org/ns/formats/Turtle" if graph else "", graph=graph)
 
 
 def _gzipped(write: Callable[[BinaryIO], object]) -> Callable[[BinaryIO], object]:
@@ -250,14 +269,16 @@ class _WithoutFlush:
 
 
 def stream_file(out: Path, name: str, media_type: str, write: Callable[[BinaryIO], object],
-                description: str, format_iri: str = "") -> DumpFile:
+                description: str, format_iri: str = "", *, content_media_type: str = "",
+                graph: str = "", context: str = "") -> DumpFile:
     """A file written by ``write`` (given the open file), described by size and digest as it
     is written."""
     with (out / name).open("wb") as f:
         counted = _Digesting(f)
         write(counted)  # type: ignore[arg-type]
     return DumpFile(name, media_type, counted.size, counted.sha256.hexdigest(), description,
-                    format_iri)
+                    format_iri, content_media_type=content_media_type, graph=graph,
+                    context=context)
 
 
 class _Digesting:
@@ -278,5 +299,6 @@ class _Digesting:
 
 
 def write_file(out: Path, name: str, media_type: str, data: bytes, description: str,
-               format_iri: str = "") -> DumpFile:
-    return stream_file(out, name, media_type, lambda f: f.write(data), description, format_iri)
+               format_iri: str = "", *, graph: str = "") -> DumpFile:
+    return stream_file(out, name, media_type, lambda f: f.write(data), description, format_iri,
+                       graph=graph)
