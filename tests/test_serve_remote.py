@@ -153,8 +153,7 @@ def test_sparql_entity_pages_and_dumps_from_the_remote_store(site: str, dist: Pa
 
 def test_void_and_catalog_come_from_the_store_metadata_graph(site: str, dist: Path) -> None:
     # No publish directory here: VoID and DCAT are read from the metadata graph that
-    # `ezgraph publish --to` loaded, and hold what the build's own store holds there (Oxigraph
-    # keeps xsd:nonNegativeInteger byte sizes as xsd:integer, in both stores).
+    # `ezgraph publish --to` loaded, and hold what the build's own store holds there.
     embedded = ox.Store.read_only(str(dist / "store"))
     built = {str(q.triple) for q in embedded.quads_for_pattern(
         None, None, None, ox.NamedNode("https://w3id.org/ezgraph/graph/metadata"))}
