@@ -10,6 +10,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -25,11 +26,24 @@ from typing import Any
 
 import pytest
 import rdflib
-from flask import Flask
+from flask import Flask, request
 from rdflib.namespace import RDF
-from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import (
+    CSV,
+    JSON,
+    JSONLD,
+    N3,
+    POST,
+    POSTDIRECTLY,
+    RDFXML,
+    TSV,
+    TURTLE,
+    XML,
+    SPARQLWrapper,
+)
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
+from ezgraph.web import wsgi
 from ezgraph.web.serve import ServeError
 from ezgraph.web.wsgi import create_app_from_env
 
@@ -153,6 +167,89 @@ def test_graph_queries_into_rdflib(endpoint: str, return_format: str, query: str
         assert len(graph) == 2 and len(zones) == 2
     else:
         assert len(graph) == 6 and len(zones) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "return_format", "media_type"),
+    [
+        (SELECT_ZONES, JSON, "application/sparql-results+json"),
+        (SELECT_ZONES, XML, "application/sparql-results+xml"),
+        (SELECT_ZONES, CSV, "text/csv"),
+        (SELECT_ZONES, TSV, "text/tab-separated-values"),
+        (CONSTRUCT_ZONES, XML, "application/rdf+xml"),
+        (CONSTRUCT_ZONES, RDFXML, "application/rdf+xml"),
+        (CONSTRUCT_ZONES, TURTLE, "text/turtle"),
+        (CONSTRUCT_ZONES, N3, "text/turtle"),
+        (CONSTRUCT_ZONES, JSONLD, "application/ld+json"),
+        (CONSTRUCT_ZONES, JSON, "application/ld+json"),
+    ],
+    ids=lambda value: value.split()[0] if " " in value else value,
+)
+def test_every_sparqlwrapper_return_format(
+    make_app: Callable[..., Flask], serve_app: Callable[[Flask], str], query: str,
+    return_format: str, media_type: str,
+) -> None:
+    app = make_app()
+    received: list[dict[bytes, list[bytes]]] = []
+    app.before_request(lambda: received.append(urllib.parse.parse_qs(request.query_string)))
+    result = wrapper(serve_app(app) + "/sparql", query, return_format).query()
+    # SPARQLWrapper names the format in format=, output= and results= at once (with a media
+    # type list too for some), and all three are read: they must agree, and do.
+    (sent,) = received
+    assert sent[b"format"] == sent[b"output"] == sent[b"results"]
+    assert result.info()["content-type"].split(";")[0] == media_type
+    answer = result.convert()  # SPARQLWrapper reads what it asked for
+    if query == CONSTRUCT_ZONES:  # a Graph from RDF/XML and JSON-LD, bytes from Turtle
+        graph = answer if isinstance(answer, rdflib.Graph) else rdflib.Graph().parse(
+            data=answer, format="turtle")
+        assert len(set(graph.subjects(RDF.type, ZONE))) == 2
+    elif return_format == JSON:
+        assert len(answer["results"]["bindings"]) == 3
+    elif return_format == XML:  # an xml.dom Document
+        assert len(answer.getElementsByTagName("result")) == 3
+    else:  # CSV, TSV
+        assert len(answer.decode("utf-8").splitlines()) == 4
+
+
+def head_and_get(base: str, path: str, accept: str) -> tuple[http.client.HTTPResponse, bytes,
+                                                             http.client.HTTPResponse, bytes]:
+    """The answers to GET and to HEAD of ``path``, each on its own connection."""
+    answers = []
+    for method in ("GET", "HEAD"):
+        url = urllib.parse.urlsplit(base)
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        connection.request(method, path, headers={"Accept": accept})
+        response = connection.getresponse()
+        answers += [response, response.read()]
+        connection.close()
+    return answers[0], answers[1], answers[2], answers[3]
+
+
+#: Headers that differ between two answers to the same request.
+PER_REQUEST_HEADERS = {"date", "server-timing", "connection", "keep-alive"}
+
+
+def same_headers(one: http.client.HTTPResponse, other: http.client.HTTPResponse) -> None:
+    def kept(response: http.client.HTTPResponse) -> dict[str, str]:
+        return {name.lower(): value for name, value in response.getheaders()
+                if name.lower() not in PER_REQUEST_HEADERS}
+
+    assert kept(one) == kept(other)
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [("/sparql?" + urllib.parse.urlencode({"query": SELECT_ZONES}), "text/csv"),
+     ("/sparql?" + urllib.parse.urlencode({"query": CONSTRUCT_ZONES}), "text/turtle"),
+     ("/sparql", "application/rdf+xml")],
+    ids=["select", "construct", "service-description"],
+)
+def test_head_is_get_without_a_body_over_http(endpoint: str, path: str, accept: str) -> None:
+    get, get_body, head, head_body = head_and_get(endpoint.removesuffix("/sparql"), path, accept)
+    assert get.status == head.status == 200
+    assert get_body and head_body == b""
+    same_headers(get, head)
+    assert head.getheader("Content-Length") == str(len(get_body))
 
 
 def test_syntax_error_reaches_the_client(endpoint: str) -> None:
@@ -362,11 +459,33 @@ def test_bad_data_file_is_a_clean_error(tmp_path: Path) -> None:
 #: The production commands src/ezgraph/web/wsgi.py recommends (two web processes each).
 PRODUCTION_SERVERS = {
     "gunicorn": ["--worker-class", "gthread", "--workers", "2", "--threads", "4",
-                 "--keep-alive", "30", "--bind", "127.0.0.1:{port}", "ezgraph.web.wsgi:app"],
+                 "--keep-alive", "30", "--limit-request-line", "8190",
+                 "--bind", "127.0.0.1:{port}", "ezgraph.web.wsgi:app"],
     "granian": ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "4",
                 "--http", "1", "--workers-kill-timeout", "10", "--host", "127.0.0.1",
                 "--port", "{port}", "ezgraph.web.wsgi:app"],
 }
+
+
+def documented_command(program: str) -> list[str]:
+    """The arguments of ``program``'s command in the wsgi module's docstring."""
+    text = (wsgi.__doc__ or "").replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if f" {program} " in line)
+    return shlex.split(line.split(f" {program} ", 1)[1])
+
+
+def test_gunicorn_is_documented_with_the_longest_request_line() -> None:
+    # gunicorn's default cuts request lines at 4094 bytes: a longer GET /sparql?query=... gets
+    # an HTML 414 from gunicorn itself, without CORS headers. 8190 is the most it allows.
+    arguments = documented_command("gunicorn")
+    assert arguments[arguments.index("--limit-request-line") + 1] == "8190"
+    tested = PRODUCTION_SERVERS["gunicorn"]
+    assert tested[tested.index("--limit-request-line") + 1] == "8190"
+
+
+#: A query whose GET request line is over gunicorn's default limit (4094) and under its
+#: maximum (8190).
+LONG_QUERY = "ASK { ?s a ?type } # " + "long " * 1300
 
 
 @pytest.mark.parametrize("server", sorted(PRODUCTION_SERVERS))
@@ -414,8 +533,20 @@ def test_production_server_serves_the_wsgi_app(tmp_path: Path, server: str) -> N
             bodies.add(response.read())
             assert response.status == 200
             assert response.getheader("Content-Type") == "text/csv; charset=utf-8"
+        # A long query sent with GET
+        long_path = "/sparql?" + urllib.parse.urlencode({"query": LONG_QUERY})
+        assert 4094 < len(f"GET {long_path} HTTP/1.1") < 8190
+        connection.request("GET", long_path, headers={"Accept": "application/json"})
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200, body[:300]
+        assert json.loads(body)["boolean"] is True
         connection.close()
         assert len(bodies) == 1
+        # HEAD is GET without the body
+        get, get_body, head, head_body = head_and_get(base, path, "text/csv")
+        assert (get.status, head.status, head_body) == (200, 200, b"")
+        same_headers(get, head)
         rows = wrapper(base + "sparql", "SELECT * WHERE { ?s ?p ?o }", JSON).query().convert()
         expected = len(rows["results"]["bindings"])
         assert next(iter(bodies)).count(b"\r\n") == 1 + expected

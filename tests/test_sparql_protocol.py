@@ -22,6 +22,7 @@ from ezgraph.store.base import (
     StoreInfo,
     StoreUnavailable,
 )
+from ezgraph.web.app import OPTIONAL_BLUEPRINT_MODULES
 
 ONTOLOGY = "https://w3id.org/ezgraph/graph/ontology"
 CHANGCHUN = "https://w3id.org/ezgraph/graph/source/changchun-etdz"
@@ -117,6 +118,59 @@ def test_post_direct_invalid_utf8_is_400(client) -> None:
     assert "not valid UTF-8" in response.get_data(as_text=True)
 
 
+def test_percent_encoded_utf8_in_url_and_form(client) -> None:
+    query = 'ASK { ?zone ?p "长春经济技术开发区"@zh }'
+    assert client.get("/sparql", query_string={"query": query}).json["boolean"] is True
+    assert client.post("/sparql", data={"query": query}).json["boolean"] is True
+
+
+#: ``"%FF"``: the byte 0xFF, which no UTF-8 text contains.
+INVALID_UTF8_QUERY = "SELECT%20(%22%FF%22%20AS%20%3Fx)%20%7B%7D"
+
+
+@pytest.mark.parametrize(
+    ("send", "where"),
+    [
+        (lambda c: c.get(f"/sparql?query={INVALID_UTF8_QUERY}"), "query= in the URL"),
+        (lambda c: c.post("/sparql", data=f"query={INVALID_UTF8_QUERY}",
+                          content_type="application/x-www-form-urlencoded"),
+         "query= in the form body"),
+        # a byte sent as it is rather than percent-encoded, as a WSGI server that lets it
+        # through passes it on (a latin-1 character of QUERY_STRING, PEP 3333)
+        (lambda c: c.get("/sparql", environ_overrides={
+            "QUERY_STRING": 'query=ASK%20%7B%20%3Fs%20%3Fp%20%22\xff%22%20%7D'}),
+         "query= in the URL"),
+        (lambda c: c.post("/sparql", data=b'query=ASK { ?s ?p "\xff" }',
+                          content_type="application/x-www-form-urlencoded"),
+         "query= in the form body"),
+        (lambda c: c.post("/sparql?default-graph-uri=http://x.example/%E9%FF",
+                          data="ASK {}", content_type="application/sparql-query"),
+         "default-graph-uri= in the URL"),
+        (lambda c: c.post("/sparql", data={"query": "ASK {}",
+                                           "named-graph-uri": b"http://x.example/\xe9"}),
+         "named-graph-uri= in the form body"),
+        (lambda c: c.get("/sparql?update=CLEAR%20%FF"), "update= in the URL"),
+        (lambda c: c.get("/sparql?query=ASK%7B%7D&format=%FF"), "format= in the URL"),
+    ],
+    ids=["url", "form", "raw-byte-in-url", "raw-byte-in-form", "default-graph-uri",
+         "named-graph-uri", "update", "format"],
+)
+def test_invalid_utf8_in_parameters_is_400(client, send, where: str) -> None:
+    response = send(client)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400, text
+    assert f"{where} is not valid UTF-8" in text
+    assert "percent-encode" in text
+
+
+def test_invalid_utf8_error_in_json(client) -> None:
+    response = client.get(f"/sparql?query={INVALID_UTF8_QUERY}",
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 400
+    assert response.json["error"]["type"] == "BadRequest"
+    assert "query= in the URL is not valid UTF-8" in response.json["error"]["message"]
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", None])
 def test_post_other_content_types_are_415(client, content_type) -> None:
     response = client.post("/sparql", data="query=ASK%20%7B%7D", content_type=content_type)
@@ -135,6 +189,34 @@ def test_query_params_errors(client) -> None:
     assert empty.status_code == 400 and "empty" in empty.get_data(as_text=True)
     no_query = client.post("/sparql", data={"default-graph-uri": ONTOLOGY})
     assert no_query.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    [{"query": SELECT_ZONES}, {"query": CONSTRUCT_ZONES, "format": "nt"}, {}],
+    ids=["select", "construct", "service-description"],
+)
+def test_head_is_get_without_a_body(client, query_string: dict[str, str]) -> None:
+    get = client.get("/sparql", query_string=query_string)
+    head = client.head("/sparql", query_string=query_string)
+    assert get.status_code == 200 and get.data
+    assert head.status_code == 200
+    assert head.data == b""
+    # Server-Timing measures this one request; everything else is the GET's
+    timing = {"Server-Timing"}
+    assert ({k: v for k, v in head.headers.items() if k not in timing}
+            == {k: v for k, v in get.headers.items() if k not in timing})
+    assert head.headers["Content-Length"] == str(len(get.data))
+
+
+def test_head_errors_are_the_get_errors(client) -> None:
+    syntax_error = {"query": "SELECT * WHERE { ?s ?p }"}
+    unknown_format = {"query": "ASK {}", "format": "yaml"}
+    for query_string in (syntax_error, unknown_format):
+        get = client.get("/sparql", query_string=query_string)
+        head = client.head("/sparql", query_string=query_string)
+        assert head.status_code == get.status_code == 400
+        assert head.data == b""
 
 
 def test_other_methods_are_405(client) -> None:
@@ -378,6 +460,44 @@ def test_format_parameter_errors(client) -> None:
     assert "format=csv does not fit a CONSTRUCT result" in wrong_form.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("name", ["output", "results"])
+def test_output_and_results_are_aliases_of_format(client, name: str) -> None:
+    json_accept = {"Accept": "application/sparql-results+json"}
+    as_csv = client.get("/sparql", query_string={"query": SELECT_ZONES, name: "csv"},
+                        headers=json_accept)
+    assert as_csv.status_code == 200 and media_type(as_csv) == "text/csv"
+    as_nt = client.post("/sparql", data={"query": CONSTRUCT_ZONES, name: "nt"})
+    assert media_type(as_nt) == "application/n-triples"
+    described = client.get("/sparql", query_string={name: "application/ld+json"})
+    assert media_type(described) == "application/ld+json"
+    unknown = client.get("/sparql", query_string={"query": SELECT_ZONES, name: "yaml"})
+    assert unknown.status_code == 400
+    assert f"{name}=yaml: unknown format 'yaml'" in unknown.get_data(as_text=True)
+    wrong_form = client.get("/sparql", query_string={"query": CONSTRUCT_ZONES, name: "csv"})
+    assert wrong_form.status_code == 406
+    assert f"{name}=csv does not fit a CONSTRUCT result" in wrong_form.get_data(as_text=True)
+
+
+def test_format_output_and_results_must_agree(client) -> None:
+    # SPARQLWrapper sends all three, with the same values
+    agreeing = client.get("/sparql", query_string=[
+        ("query", SELECT_ZONES), ("format", "tsv"), ("format", "text/tab-separated-values"),
+        ("output", "tsv"), ("output", "text/tab-separated-values"),
+        ("results", "tsv"), ("results", "text/tab-separated-values")])
+    assert agreeing.status_code == 200
+    assert media_type(agreeing) == "text/tab-separated-values"
+    conflict = client.get("/sparql", query_string=[
+        ("query", SELECT_ZONES), ("format", "csv"), ("output", "tsv")])
+    assert conflict.status_code == 400
+    assert "format=csv and output=tsv ask for different formats" in conflict.get_data(
+        as_text=True)
+    description_conflict = client.get("/sparql", query_string=[
+        ("results", "ttl"), ("format", "application/rdf+xml")])
+    assert description_conflict.status_code == 400
+    assert "format=application/rdf+xml and results=ttl ask for different formats" in (
+        description_conflict.get_data(as_text=True))
+
+
 # --- row cap --------------------------------------------------------------------------------------
 
 
@@ -495,6 +615,20 @@ def test_cors(client) -> None:
                         headers={"Origin": "https://yasgui.example"})
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert "X-Ezgraph-Truncated" in answer.headers["Access-Control-Expose-Headers"]
+
+
+@pytest.mark.parametrize("url", ["/doc?iri=http://x.example/\xff", "/search?q=\xff",
+                                 "/query?query=ASK%20%7B%22\xff%22%7D"])
+def test_a_byte_that_is_not_utf8_in_any_url_is_400(make_app: Callable[..., Flask],
+                                                   url: str) -> None:
+    # Sent as it is, not percent-encoded: werkzeug's request.args raised UnicodeDecodeError, a
+    # 500 on every page that reads its parameters. gunicorn and granian refuse such a URL
+    # themselves; the environ here is what a WSGI server that lets it through passes on.
+    app = make_app(config={"EZGRAPH_BLUEPRINTS": OPTIONAL_BLUEPRINT_MODULES})
+    path, query_string = url.split("?")
+    response = app.test_client().get(path, environ_overrides={"QUERY_STRING": query_string})
+    assert response.status_code == 400
+    assert "query string is not valid UTF-8 (byte 0xFF" in response.get_data(as_text=True)
 
 
 def test_health(client, sample_store) -> None:

@@ -3,7 +3,11 @@
 Requests
   * ``GET /sparql?query=...``; ``POST`` with ``application/x-www-form-urlencoded`` (``query=``);
     ``POST`` with ``application/sparql-query`` (the body is the query, UTF-8 only; another
-    charset → 415). Any other POST content type → 415.
+    charset → 415). Any other POST content type → 415. ``HEAD`` is ``GET`` without the body:
+    the same status and headers.
+  * parameters (URL, form) are percent-encoded UTF-8: a value read that is not (``%FF``, or a
+    byte sent as it is) → 400 naming the parameter. werkzeug would keep such bytes as the text
+    ``%FF`` and run a different query, so the raw query string and body are decoded here.
   * ``default-graph-uri`` / ``named-graph-uri`` may repeat (URL or form); they replace the
     query's dataset and must name graphs of this dataset (else 400).
   * more than one ``query`` → 400; an empty query → 400; other methods → 405.
@@ -16,10 +20,13 @@ Requests
     when that blueprint is installed), everyone else the Service Description.
 
 Responses
-  * format from ``Accept`` (q-values, wildcards, several types for the two query kinds) or the
-    ``format=`` parameter, which overrides it: ``json xml csv tsv`` for results; ``json jsonld
-    xml rdfxml ttl turtle nt ntriples trig nq nquads`` for graphs; or a media type. A format
-    that does not fit the query's form → 406, as does an ``Accept`` nothing matches.
+  * format from ``Accept`` (q-values, wildcards, several types for the two query kinds; media
+    type parameters such as ``charset`` are ignored) or the ``format=`` parameter, which
+    overrides it: ``json xml csv tsv`` for results; ``json jsonld xml rdfxml ttl turtle nt
+    ntriples trig nq nquads`` for graphs; or a media type. ``output=`` and ``results=`` are
+    aliases (Fuseki's); every value of the three must name the same format (else 400), as
+    SPARQLWrapper's do. A format that does not fit the query's form → 406, as does an
+    ``Accept`` nothing matches.
   * ``Vary: Accept``; ``Content-Type`` with ``charset=utf-8`` for text and XML types;
     ``Server-Timing: query;dur=MS``.
   * when the row cap (``--max-rows``) cut the answer: ``X-Ezgraph-Truncated: true`` and
@@ -33,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urljoin
 
 from flask import Blueprint, Request, Response, current_app, redirect, request, url_for
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -45,6 +52,7 @@ from ezgraph.store.base import NotAcceptable, QueryRefused, QueryRequest, StoreI
 from ezgraph.web.errors import error_response
 from ezgraph.web.negotiation import (
     DESCRIPTION_OFFERS,
+    FORMAT_PARAMETERS,
     UnknownFormat,
     content_type,
     negotiate_description_format,
@@ -91,7 +99,8 @@ class ProtocolRequest:
     query: str | None
     default_graph_uris: tuple[str, ...] = ()
     named_graph_uris: tuple[str, ...] = ()
-    format_values: tuple[str, ...] = ()
+    #: ``(parameter, value)`` for every ``format``, ``output`` and ``results`` value, as sent.
+    format_values: tuple[tuple[str, str], ...] = ()
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -124,7 +133,7 @@ def endpoint() -> Response:
             raise
         return error_response(
             406,
-            f"format={formats.format_param} does not fit a {error.form} result",
+            f"{formats.format_param} does not fit a {error.form} result",
             kind="NotAcceptable",
         )
     response = Response(answer.body, content_type=content_type(answer.media_type))
@@ -138,8 +147,9 @@ def endpoint() -> Response:
 
 def parse_protocol_request(req: Request) -> ProtocolRequest:
     """Read the query operation's parameters; refuse updates and malformed requests."""
-    if req.method == "GET":
-        return _protocol_from_params(req.args.getlist, None)
+    url = _Parameters(req.query_string, "in the URL")
+    if req.method in ("GET", "HEAD"):  # HEAD is GET without the body (RFC 9110 §9.3.2)
+        return _protocol_from_params(url.getlist, None)
     mimetype = req.mimetype
     if mimetype == _UPDATE_MEDIA_TYPE:
         raise QueryRefused(READ_ONLY_MESSAGE)
@@ -156,12 +166,12 @@ def parse_protocol_request(req: Request) -> ProtocolRequest:
             raise BadRequest(
                 f"the query is not valid UTF-8 (byte {error.start} of the body)"
             ) from None
-        return _protocol_from_params(req.args.getlist, query)
+        return _protocol_from_params(url.getlist, query)
     if mimetype == _FORM_MEDIA_TYPE:
-        form = req.form
+        form = _Parameters(req.get_data(cache=True), "in the form body")
 
         def both(name: str) -> list[str]:
-            return [*req.args.getlist(name), *form.getlist(name)]
+            return [*url.getlist(name), *form.getlist(name)]
 
         return _protocol_from_params(both, None)
     shown = mimetype or "no Content-Type"
@@ -169,6 +179,37 @@ def parse_protocol_request(req: Request) -> ProtocolRequest:
         f"cannot read a query from {shown}: POST {_FORM_MEDIA_TYPE} (query=...) or "
         f"{_QUERY_MEDIA_TYPE}"
     )
+
+
+class _Parameters:
+    """The parameters of a query string or form body; each value read must be UTF-8 text.
+
+    werkzeug's ``request.args`` and ``request.form`` keep a percent-encoded byte that is not
+    UTF-8 as the text ``%FF`` (a different query runs), fail on such a byte sent as it is (a
+    500), and lose the whole form over one. ``surrogateescape`` keeps every such byte as a lone
+    surrogate instead, so that reading a parameter can name the one that holds it; parameters
+    this endpoint never reads are not checked.
+    """
+
+    def __init__(self, raw: bytes, where: str) -> None:
+        self._where = where
+        self._pairs = parse_qsl(
+            raw.decode("utf-8", "surrogateescape"), keep_blank_values=True,
+            encoding="utf-8", errors="surrogateescape",
+        )
+
+    def getlist(self, name: str) -> list[str]:
+        values = [value for key, value in self._pairs if key == name]
+        for value in values:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                byte = ord(value[error.start]) - 0xDC00  # where surrogateescape put the byte
+                raise BadRequest(
+                    f"{name}= {self._where} is not valid UTF-8 (byte 0x{byte:02X} at character "
+                    f"{error.start + 1} of its value): percent-encode the UTF-8 bytes of the text"
+                ) from None
+        return values
 
 
 def _protocol_from_params(
@@ -188,7 +229,9 @@ def _protocol_from_params(
         query=query,
         default_graph_uris=tuple(get_list("default-graph-uri")),
         named_graph_uris=tuple(get_list("named-graph-uri")),
-        format_values=tuple(get_list("format")),
+        format_values=tuple(
+            (name, value) for name in FORMAT_PARAMETERS for value in get_list(name)
+        ),
     )
 
 
@@ -206,7 +249,8 @@ def _editor_or_description(protocol: ProtocolRequest) -> Response:
     return service_description_response(protocol.format_values)
 
 
-def service_description_response(format_values: tuple[str, ...] = ()) -> Response:
+def service_description_response(format_values: tuple[tuple[str, str], ...] = ()
+                                 ) -> Response:
     try:
         media_type = negotiate_description_format(request.accept_mimetypes, format_values)
     except UnknownFormat as error:

@@ -7,7 +7,7 @@
         --workers-kill-timeout 10 --host 127.0.0.1 --port 8000 ezgraph.web.wsgi:app
     # or gunicorn, threaded so that connections stay alive between requests
     EZGRAPH_DIST=dist gunicorn --worker-class gthread --workers 2 --threads 8 --keep-alive 30 \
-        --bind 127.0.0.1:8000 'ezgraph.web.wsgi:app'
+        --limit-request-line 8190 --bind 127.0.0.1:8000 'ezgraph.web.wsgi:app'
 
 ``app`` is created from the environment when the server first reads it, in each web process:
 each opens the store read-only with its own pool of query worker processes
@@ -17,7 +17,11 @@ only add query workers and memory. Do not use ``--preload``: the pool must start
 that serves. Unlike ``ezgraph serve``, nothing is built here: run ``ezgraph build`` first.
 Each web process logs ``ezgraph ready`` once it can answer. ``--workers-kill-timeout`` matters:
 granian loses a stop signal that reaches a web process still loading the app, and without it a
-stop would wait for that process forever.
+stop would wait for that process forever. ``--limit-request-line 8190`` matters too: gunicorn
+cuts request lines at 4094 bytes by default, so a longer ``GET /sparql?query=...`` would get
+gunicorn's own HTML 414, without CORS headers, before ezgraph sees it; 8190 is gunicorn's
+maximum. Longer queries should be POSTed (form or ``application/sparql-query``), which only
+the request body limit bounds.
 
 =========================  =================================================  ==============
 variable                   meaning                                            default
