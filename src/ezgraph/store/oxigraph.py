@@ -69,6 +69,7 @@ from ezgraph.store.worker import (
     Budget,
     DescribeJob,
     Job,
+    LabelCache,
     Outcome,
     run_describe,
     run_job,
@@ -169,6 +170,7 @@ class OxigraphStore(Store):
         self._prefixes = tuple((prefixes or prefixes_for(data_base)).items())
         self._cache = _ResponseCache(cache_bytes)
         self._reader = _Reader(str(self.path))
+        self._labels: LabelCache = {}
 
     @property
     def workers(self) -> int:
@@ -269,7 +271,7 @@ class OxigraphStore(Store):
         reader = self._reader.get()
         if reader is None:
             return None
-        outcome = run_describe(reader, job, IN_PROCESS_BUDGET)
+        outcome = run_describe(reader, job, IN_PROCESS_BUDGET, self._labels)
         if outcome is not None and outcome.status != "ok":
             return None  # the worker answers, or reports the error the same way as always
         return outcome

@@ -99,11 +99,12 @@ def worker_main(conn: Connection, store_path: str) -> None:
     # exited): nothing is left to answer, so leave quietly.
     try:
         conn.send(("ready", unsandboxed))
+        labels: LabelCache = {}
         while True:
             # Plain pickle: Connection.send/recv go through ForkingPickler, made per message.
             job = pickle.loads(conn.recv_bytes())
             if isinstance(job, DescribeJob):
-                outcome = run_describe(store, job)
+                outcome = run_describe(store, job, labels=labels)
             else:
                 outcome = run_job(store, job)
             conn.send_bytes(pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL))
@@ -157,7 +158,8 @@ class Budget:
     reads: int
 
 
-def run_describe(store: Any, job: DescribeJob, budget: Budget | None = None) -> Outcome | None:
+def run_describe(store: Any, job: DescribeJob, budget: Budget | None = None,
+                 labels: LabelCache | None = None) -> Outcome | None:
     """Describe one resource from the store's indexes: the same triples as the Linked Data
     document's CONSTRUCT (``ezgraph.web.rdfdoc.document_query``), without parsing and planning
     its fifteen branches, which took two thirds of a millisecond for every page.
@@ -165,7 +167,8 @@ def run_describe(store: Any, job: DescribeJob, budget: Budget | None = None) -> 
     Reading stops once more than ``job.max_triples`` triples are found (the answer is then
     truncated), so the work is bounded by that cap. With a ``budget``, ``None`` is returned as
     soon as the description outgrows it: the caller has no time limit of its own and passes the
-    job to a worker that has one."""
+    job to a worker that has one. ``labels`` keeps the labels read, for the next descriptions
+    of the same ``store``."""
     import pyoxigraph as ox
 
     started = time.perf_counter()
@@ -181,7 +184,8 @@ def run_describe(store: Any, job: DescribeJob, budget: Budget | None = None) -> 
         stop_after = job.max_triples if budget is None else min(budget.triples, job.max_triples)
         reads = None if budget is None else budget.reads
         try:
-            triples, complete = _description(ox, store, node, job, stop_after, reads)
+            triples, complete = _description(ox, store, node, job, stop_after, reads,
+                                             {} if labels is None else labels)
         except _OverBudget:
             return None
         if not complete and stop_after < job.max_triples:
@@ -203,9 +207,10 @@ def _knows(store: Any, node: Any) -> bool:
                for pattern in patterns)
 
 
-#: Labels already read, per process: the store is read-only, so they never go stale. The
-#: vocabulary's terms and the big hubs (a zone, its source) are named by most pages.
-_label_cache: dict[tuple[Any, tuple[str, ...]], list[Any]] = {}
+#: Labels already read from one store, by resource and label predicates: the store is
+#: read-only, so they never go stale. The vocabulary's terms and the big hubs (a zone, its
+#: source) are named by most pages. Its owner keeps one per store: a process may open several.
+LabelCache = dict[tuple[Any, tuple[str, ...]], list[Any]]
 _LABEL_CACHE_ENTRIES = 100_000
 
 
@@ -218,7 +223,7 @@ class _OverBudget(Exception):
 
 
 def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: int,
-                 max_reads: int | None = None) -> tuple[list[Any], bool]:
+                 max_reads: int | None, label_cache: LabelCache) -> tuple[list[Any], bool]:
     """What ``node`` says (following blank nodes ``blank_node_depth`` deep, and RDF lists to
     their end), what points to it, and the labels of every resource and property those name;
     and whether that is all of it. Reading stops once it is known to hold more than
@@ -280,14 +285,14 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
             if isinstance(term, ox.Literal):
                 continue
             key = (term, key_predicates)
-            labels = _label_cache.get(key)
+            labels = label_cache.get(key)
             if labels is None:
                 labels = [quad.triple for predicate in predicates
                           for quad in quads(term, predicate, None, None)
                           if isinstance(quad.object, ox.Literal)]
-                if len(_label_cache) >= _LABEL_CACHE_ENTRIES:
-                    _label_cache.clear()
-                _label_cache[key] = labels
+                if len(label_cache) >= _LABEL_CACHE_ENTRIES:
+                    label_cache.clear()
+                label_cache[key] = labels
             for label in labels:
                 keep(label)
     except _Enough:
