@@ -100,6 +100,10 @@ def test_download_conditional_and_range(web_client, publish_dir):
                             headers={"If-None-Match": f'"{entry["sha256"]}"'})
     assert cached.status_code == 304
     assert cached.data == b""
+    # If-None-Match compares weakly (RFC 9110 13.1.2)
+    weak = web_client.get("/dumps/ezgraph.ttl",
+                          headers={"If-None-Match": f'W/"{entry["sha256"]}"'})
+    assert weak.status_code == 304
     whole = web_client.get("/dumps/ezgraph.ttl").data
     part = web_client.get("/dumps/ezgraph.ttl", headers={"Range": "bytes=10-29"})
     assert part.status_code == 206
@@ -305,14 +309,6 @@ def test_metadata_if_none_match_compares_weakly(web_client, path, accept):
         assert "Accept" in again.headers["Vary"]
     assert web_client.get(path, headers={"Accept": accept, "If-None-Match": 'W/"other"'}
                           ).status_code == 200
-
-
-def test_download_if_none_match_compares_weakly(web_client, publish_dir):
-    _, manifest = publish_dir
-    entry = files_of(manifest)["ezgraph.ttl"]
-    cached = web_client.get("/dumps/ezgraph.ttl",
-                            headers={"If-None-Match": f'W/"{entry["sha256"]}"'})
-    assert cached.status_code == 304
 
 
 def test_catalog(web_client, publish_dir):
