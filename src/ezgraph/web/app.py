@@ -10,8 +10,8 @@ UI blueprints. Cross-cutting behaviour lives here:
   exposed to scripts;
 * request bodies are capped at ``state.max_body_bytes`` (413 beyond);
 * media type parameters other than ``q`` in ``Accept`` are dropped before any view negotiates
-  (:class:`EzgraphRequest`): ``text/turtle; charset=utf-8`` asks for Turtle; and a URL whose
-  query string is not UTF-8 gets 400 wherever a view reads its parameters;
+  (:class:`ezgraph.web.request.EzgraphRequest`): ``text/turtle; charset=utf-8`` asks for
+  Turtle; and a URL or form parameter that is not UTF-8 gets 400 wherever a view reads them;
 * repeated ``GET`` requests for query answers and Linked Data documents are answered from a
   per-release cache of whole responses before Flask routes them
   (:mod:`ezgraph.web.response_cache`), when the store can name its release (the embedded
@@ -26,17 +26,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from functools import cached_property
 from typing import Any
 
-from flask import Flask, Request, Response, jsonify, request
-from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
+from flask import Flask, Response, jsonify, request
 
 from ezgraph.store.base import StoreError
 from ezgraph.web import sparql
 from ezgraph.web.errors import register_error_handlers
-from ezgraph.web.negotiation import accept_without_parameters
+from ezgraph.web.request import EzgraphRequest
 from ezgraph.web.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from ezgraph.web.state import AppState, get_state
 
@@ -53,36 +50,6 @@ CORS_ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type, Cache-Control, X-
 CORS_EXPOSED_HEADERS = (
     "X-Ezgraph-Truncated, X-Ezgraph-Max-Rows, Retry-After, Server-Timing, ETag, Link"
 )
-
-
-class EzgraphRequest(Request):
-    """Flask's request, whose ``Accept`` header has no media type parameters but ``q``, and
-    whose ``args`` are a 400, not a 500, when the URL holds a byte that is not UTF-8.
-
-    See :mod:`ezgraph.web.negotiation` for why the parameters go. The header itself is
-    rewritten, not only ``accept_mimetypes``: the SPARQL and Linked Data views read the header
-    text (their choice is remembered per header), and rewriting it once makes every reader agree.
-    """
-
-    def __init__(self, environ: dict[str, Any], populate_request: bool = True,
-                 shallow: bool = False) -> None:
-        accept = environ.get("HTTP_ACCEPT")
-        if accept and ";" in accept:  # no ";", no parameter: most requests skip the parsing
-            environ["HTTP_ACCEPT"] = accept_without_parameters(accept)
-        super().__init__(environ, populate_request, shallow)
-
-    @cached_property
-    def args(self) -> MultiDict[str, str]:
-        # werkzeug decodes the query string strictly before unquoting it, so a byte that is not
-        # UTF-8, sent as it is rather than percent-encoded, raises UnicodeDecodeError. gunicorn
-        # and granian refuse such a request line themselves; other WSGI servers pass it on.
-        try:
-            return super().args
-        except UnicodeDecodeError as error:
-            raise BadRequest(
-                f"the URL's query string is not valid UTF-8 (byte 0x{error.object[error.start]:02X}"
-                f" at byte {error.start + 1}): percent-encode the UTF-8 bytes of the text"
-            ) from None
 
 
 def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:

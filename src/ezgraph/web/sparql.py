@@ -5,9 +5,8 @@ Requests
     ``POST`` with ``application/sparql-query`` (the body is the query, UTF-8 only; another
     charset → 415). Any other POST content type → 415. ``HEAD`` is ``GET`` without the body:
     the same status and headers.
-  * parameters (URL, form) are percent-encoded UTF-8: a value read that is not (``%FF``, or a
-    byte sent as it is) → 400 naming the parameter. werkzeug would keep such bytes as the text
-    ``%FF`` and run a different query, so the raw query string and body are decoded here.
+  * parameters (URL, form) are percent-encoded UTF-8: one that is not (``%FF``, or a byte sent
+    as it is) → 400 naming the parameter (:mod:`ezgraph.web.request`).
   * ``default-graph-uri`` / ``named-graph-uri`` may repeat (URL or form); they replace the
     query's dataset and must name graphs of this dataset (else 400).
   * more than one ``query`` → 400; an empty query → 400; other methods → 405.
@@ -40,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qsl, urljoin
+from urllib.parse import urljoin
 
 from flask import Blueprint, Request, Response, current_app, redirect, request, url_for
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -147,9 +146,8 @@ def endpoint() -> Response:
 
 def parse_protocol_request(req: Request) -> ProtocolRequest:
     """Read the query operation's parameters; refuse updates and malformed requests."""
-    url = _Parameters(req.query_string, "in the URL")
     if req.method in ("GET", "HEAD"):  # HEAD is GET without the body (RFC 9110 §9.3.2)
-        return _protocol_from_params(url.getlist, None)
+        return _protocol_from_params(req.args.getlist, None)
     mimetype = req.mimetype
     if mimetype == _UPDATE_MEDIA_TYPE:
         raise QueryRefused(READ_ONLY_MESSAGE)
@@ -166,12 +164,12 @@ def parse_protocol_request(req: Request) -> ProtocolRequest:
             raise BadRequest(
                 f"the query is not valid UTF-8 (byte {error.start} of the body)"
             ) from None
-        return _protocol_from_params(url.getlist, query)
+        return _protocol_from_params(req.args.getlist, query)
     if mimetype == _FORM_MEDIA_TYPE:
-        form = _Parameters(req.get_data(cache=True), "in the form body")
+        form = req.form
 
         def both(name: str) -> list[str]:
-            return [*url.getlist(name), *form.getlist(name)]
+            return [*req.args.getlist(name), *form.getlist(name)]
 
         return _protocol_from_params(both, None)
     shown = mimetype or "no Content-Type"
@@ -179,37 +177,6 @@ def parse_protocol_request(req: Request) -> ProtocolRequest:
         f"cannot read a query from {shown}: POST {_FORM_MEDIA_TYPE} (query=...) or "
         f"{_QUERY_MEDIA_TYPE}"
     )
-
-
-class _Parameters:
-    """The parameters of a query string or form body; each value read must be UTF-8 text.
-
-    werkzeug's ``request.args`` and ``request.form`` keep a percent-encoded byte that is not
-    UTF-8 as the text ``%FF`` (a different query runs), fail on such a byte sent as it is (a
-    500), and lose the whole form over one. ``surrogateescape`` keeps every such byte as a lone
-    surrogate instead, so that reading a parameter can name the one that holds it; parameters
-    this endpoint never reads are not checked.
-    """
-
-    def __init__(self, raw: bytes, where: str) -> None:
-        self._where = where
-        self._pairs = parse_qsl(
-            raw.decode("utf-8", "surrogateescape"), keep_blank_values=True,
-            encoding="utf-8", errors="surrogateescape",
-        )
-
-    def getlist(self, name: str) -> list[str]:
-        values = [value for key, value in self._pairs if key == name]
-        for value in values:
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as error:
-                byte = ord(value[error.start]) - 0xDC00  # where surrogateescape put the byte
-                raise BadRequest(
-                    f"{name}= {self._where} is not valid UTF-8 (byte 0x{byte:02X} at character "
-                    f"{error.start + 1} of its value): percent-encode the UTF-8 bytes of the text"
-                ) from None
-        return values
 
 
 def _protocol_from_params(
