@@ -141,3 +141,19 @@ def test_deny_network_keeps_unix_sockets_and_files() -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "sandboxed"
+
+
+def test_without_seccomp_the_reason_is_logged_once(monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from ezgraph.store import sandbox
+
+    monkeypatch.setattr(sandbox.sys, "platform", "darwin")
+    reason = sandbox.deny_network()
+    assert reason == "seccomp filters exist on Linux only, not on darwin"
+    monkeypatch.setattr(sandbox, "_warned", False)
+    with caplog.at_level("WARNING", logger="ezgraph.store"):
+        sandbox.warn_unsandboxed(reason)
+        sandbox.warn_unsandboxed(reason)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ezgraph.store"]
+    assert warnings == [f"query workers can reach the network: {reason}; SERVICE is refused "
+                        "by the query guard alone"]
