@@ -189,6 +189,29 @@ def test_not_found_pages_vary_with_accept(web_client, path):
         assert "Accept" in response.headers.get("Vary", ""), response.mimetype
 
 
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/no/such/route", 404), ("GET", "/static/no-such-file.css", 404),
+    ("POST", "/id/zone/cetdz", 405), ("DELETE", "/sparql", 405),
+])
+def test_plain_http_errors_lead_browsers_back_and_vary_with_accept(web_client, method, path,
+                                                                   status):
+    # No view of ours answered these (werkzeug's routing did): browsers get the site's page,
+    # with the ways back, and the rest text; both keyed on Accept.
+    as_html = web_client.open(path, method=method, headers={"Accept": BROWSER_ACCEPT})
+    as_text = web_client.open(path, method=method, headers={"Accept": "text/turtle"})
+    assert (as_html.status_code, as_text.status_code) == (status, status)
+    assert (as_html.mimetype, as_text.mimetype) == ("text/html", "text/plain")
+    page = as_html.get_data(as_text=True)
+    assert 'href="/query"' in page and 'href="/"' in page
+    if status == 404:
+        assert 'action="/search"' in page
+    else:
+        assert as_html.headers["Allow"] == as_text.headers["Allow"]
+        assert method not in as_html.headers["Allow"]
+    for response in (as_html, as_text):
+        assert "Accept" in response.headers.get("Vary", ""), response.mimetype
+
+
 # --------------------------------------------------------------------------------------------
 # Documents: negotiation by Accept and by extension
 

@@ -2,7 +2,9 @@
 
 Clients get plain text, or JSON when they prefer it (``Accept: application/json`` or a SPARQL
 JSON type), shaped ``{"error": {"status", "type", "message"[, "line", "column"]}}``.
-Browsers asking for HTML keep werkzeug's HTML pages for plain HTTP errors (404, 405 ...).
+Browsers asking for HTML get the site's own page for plain HTTP errors (404, 405 ...), with the
+way home, search and the query editor; werkzeug's bare page when the app serves no UI.
+Every error response varies by ``Accept``, so a shared cache keeps the faces apart.
 
 =====================================  ======  ==========================================
 error                                  status  notes
@@ -23,7 +25,7 @@ import logging
 import uuid
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ezgraph.store.base import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
@@ -98,19 +100,37 @@ def _too_large(error: RequestEntityTooLarge) -> Response:
     )
 
 
-def _http_error(error: HTTPException) -> Response | HTTPException:
+def _http_error(error: HTTPException) -> Response:
     if _best_error_type() in HTML_TYPES:
-        return error  # werkzeug's own HTML page
-    response = error_response(
-        error.code or 500,
-        error.description or error.name,
-        kind=type(error).__name__,
-    )
+        response = _html_error_page(error)
+    else:
+        response = error_response(
+            error.code or 500,
+            error.description or error.name,
+            kind=type(error).__name__,
+        )
     # Keep what werkzeug set, e.g. Allow on 405.
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):
             response.headers[name] = value
+    response.headers["Vary"] = "Accept"
     return response
+
+
+#: The blueprints whose pages the HTML error pages link to.
+_PAGES_LINKED = ("ui", "linked_data")
+
+
+def _html_error_page(error: HTTPException) -> Response:
+    status = error.code or 500
+    if not all(name in current_app.blueprints for name in _PAGES_LINKED):
+        return error.get_response()  # werkzeug's own page: there is no site to lead back to
+    message = error.description or error.name
+    if status == 404:
+        body = render_template("not_found.html", message=message, iri=None, suggestion="")
+    else:
+        body = render_template("error.html", status=status, message=message)
+    return Response(body, status=status, mimetype="text/html")
 
 
 def _unexpected_error(error: Exception) -> Response:
