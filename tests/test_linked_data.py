@@ -643,6 +643,11 @@ def test_store_errors_become_clear_pages():
     assert text.mimetype == "text/plain"
     # the page is negotiated, so caches must know it varies with Accept
     assert "Accept" in html.headers["Vary"] and "Accept" in text.headers["Vary"]
+    # as on /sparql: a time limit passed says when to try again
+    sparql = client.get("/sparql", query_string={"query": "ASK {}"})
+    assert sparql.status_code == 503
+    assert html.headers["Retry-After"] == text.headers["Retry-After"] == sparql.headers[
+        "Retry-After"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -78,16 +78,23 @@ def _store_error(error: StoreError) -> Response:
     headers: dict[str, str] = {}
     if isinstance(error, QuerySyntaxError):
         details = {"line": error.line, "column": error.column}
-    if isinstance(error, StoreUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, QueryTimeout):
-        headers["Retry-After"] = str(TIMEOUT_RETRY_AFTER)
+    headers.update(retry_after(error))
     if error.http_status >= 500 and not isinstance(error, StoreUnavailable | QueryTimeout):
         log.error("store error on %s %s: %s", request.method, request.path, error)
     return error_response(
         error.http_status, str(error), kind=type(error).__name__, details=details,
         headers=headers,
     )
+
+
+def retry_after(error: StoreError) -> dict[str, str]:
+    """The ``Retry-After`` header of a 503 (the store down or the time limit passed), else
+    nothing."""
+    if isinstance(error, StoreUnavailable):
+        return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, QueryTimeout):
+        return {"Retry-After": str(TIMEOUT_RETRY_AFTER)}
+    return {}
 
 
 def _too_large(error: RequestEntityTooLarge) -> Response:

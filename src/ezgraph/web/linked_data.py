@@ -37,9 +37,9 @@ from ezgraph.store.base import (
     QueryRequest,
     QueryResponse,
     StoreError,
-    StoreUnavailable,
 )
 from ezgraph.web import rdfdoc
+from ezgraph.web.errors import retry_after
 from ezgraph.web.state import AppState, get_state
 
 bp = Blueprint("linked_data", __name__, template_folder="templates")
@@ -217,9 +217,7 @@ def not_found_response(message: str, iri: str | None = None) -> Response:
 
 def store_error_response(error: StoreError) -> Response:
     status = getattr(error, "http_status", 500)
-    headers = dict(NEGOTIATED)
-    if isinstance(error, StoreUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
+    headers = {**NEGOTIATED, **retry_after(error)}
     if prefers_html():
         body = render_template("error.html", status=status, message=str(error))
         return Response(body, status=status, mimetype="text/html", headers=headers)
