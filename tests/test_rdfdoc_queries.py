@@ -41,9 +41,12 @@ def _reach(iri: str, variable: str) -> str:
         steps, previous = [], subject
         for level in range(1, depth + 1):
             node = f"?{variable}" if level == depth else f"?{variable}_n{level}"
-            steps.append(f"{previous} ?{variable}_p{level} ?{variable}_h{level} . "
-                         f"FILTER(isBlank(?{variable}_h{level})) "
-                         f"?{variable}_h{level} rdf:rest* {node} .")
+            hop = f"?{variable}_h{level}"
+            # the first step also reaches the IRIs "iri#…" (the document describes them)
+            fragment = f"|| STRSTARTS(STR({hop}), \"{iri}#\")" if level == 1 else ""
+            steps.append(f"{previous} ?{variable}_p{level} {hop} . "
+                         f"FILTER(isBlank({hop}) {fragment}) "
+                         f"{hop} rdf:rest* {node} .")
             previous = node
         branches.append("{ " + " ".join(steps) + " }")
     return "{ " + " UNION ".join(branches) + " }"
@@ -172,6 +175,32 @@ def test_the_embedded_store_tells_unknown_iris_from_known_ones(store: ox.Store) 
         assert _described(store, iri) is not None, iri
         assert run_describe(store, DescribeJob(iri=iri, graph_media_type=None)).form is not None
     assert run_describe(store, DescribeJob(iri=BASE + "id/x", graph_media_type=None)).form is None
+
+
+def test_the_iris_under_a_documents_fragment_are_described_with_it() -> None:
+    # A distribution's checksum is <dist#sha256>: dereferencing it asks for <dist>'s document.
+    # Literals, other documents' fragments and a hash IRI's own hash IRIs are not followed.
+    data = ox.Store()
+    data.load(input=b"""
+        @prefix ex: <http://example.org/> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        ex:dist ex:checksum <http://example.org/dist#sha256> ; ex:note "http://example.org/dist#x" ;
+            ex:next <http://example.org/dist2#sha256> .
+        <http://example.org/dist#sha256> ex:value "ab12" ; ex:algorithm ex:sha256 ;
+            ex:part [ ex:bits 256 ] .
+        <http://example.org/dist2#sha256> ex:value "cd34" .
+        ex:sha256 rdfs:label "SHA-256" .
+        """, format=ox.RdfFormat.TURTLE)
+    described = _described(data, "http://example.org/dist")
+    assert described == _answer(data, reference_document("http://example.org/dist"))
+    # the CONSTRUCT a remote store runs for the same document
+    assert _answer(data, rdfdoc.document_query("http://example.org/dist", BASE)) == described
+    assert any('"ab12"' in line for line in described)
+    assert any('"SHA-256"' in line for line in described)  # the label of what it names
+    assert any("ex:bits" in line or "/bits>" in line for line in described)
+    assert not any('"cd34"' in line for line in described)
+    hashed = "http://example.org/dist#sha256"
+    assert _described(data, hashed) == _answer(data, reference_document(hashed))
 
 
 def test_blank_nodes_are_followed_as_deep_as_the_definition_says() -> None:

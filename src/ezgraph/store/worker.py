@@ -258,13 +258,22 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
                 named[quad.object] = None
         return said
 
+    # The IRIs "iri#…" it names are described with it, like its blank nodes: a client asks
+    # for this document to dereference one of them (see rdfdoc._reach_chains).
+    fragments = None if "#" in job.iri else job.iri + "#"
+
+    def hash_iri(term: Any) -> bool:
+        return (fragments is not None and isinstance(term, ox.NamedNode)
+                and term.value.startswith(fragments))
+
     try:
         said = says([node])
         rest = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
-        for _ in range(job.blank_node_depth):
+        for depth in range(job.blank_node_depth):
             # The blank nodes just reached, and every node their rdf:rest chains lead to.
             reached: dict[Any, None] = {}
-            pending = [quad.object for quad in said if isinstance(quad.object, ox.BlankNode)]
+            pending = [quad.object for quad in said if isinstance(quad.object, ox.BlankNode)
+                       or (depth == 0 and hash_iri(quad.object))]
             while pending:
                 current = pending.pop()
                 if current not in reached:

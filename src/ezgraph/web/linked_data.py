@@ -159,8 +159,9 @@ def href_for(iri: str, known: bool) -> str | None:
     return None
 
 
-def formatter(description: rdfdoc.Description) -> rdfdoc.TermFormatter:
-    return rdfdoc.TermFormatter(description, get_state().data_base, href_for)
+def formatter(description: rdfdoc.Description,
+              document_of: str | None = None) -> rdfdoc.TermFormatter:
+    return rdfdoc.TermFormatter(description, get_state().data_base, href_for, document_of)
 
 
 def editor_url(query: str) -> str:
@@ -429,7 +430,7 @@ def _entity_page(iri: str, links: dict[str, str]) -> str:
     return render_template(
         "entity.html",
         view=view,
-        fmt=formatter(description),
+        fmt=formatter(description, iri),
         iri=iri,
         iri_href=href_for(iri, True),
         links={f.name: links[f.extension] for f in RDF_FORMATS},

@@ -402,7 +402,9 @@ def _reach_chains(iri: str, variable: str) -> list[str]:
     """Graph patterns, one per depth from 1 to :data:`BLANK_NODE_DEPTH`, each binding
     ``?variable`` to the blank nodes reachable from ``iri`` at that depth (through blank nodes
     only, following RDF lists to their end). Depth 0 is ``iri`` itself, which callers use
-    directly.
+    directly. The first step also takes the IRIs ``iri#…`` that ``iri`` names: dereferencing
+    one of them asks for ``iri`` (clients drop the fragment), so its document must describe
+    them (Cool URIs for the Semantic Web, 4.1), like a distribution's ``#sha256`` checksum.
 
     Each chain starts at the IRI and is one basic graph pattern, so that Oxigraph walks it from
     the bound subject through its indexes. (A UNION of the depths joined with ``?s ?p ?o``
@@ -414,10 +416,14 @@ def _reach_chains(iri: str, variable: str) -> list[str]:
         previous = subject
         for level in range(1, depth + 1):
             node = f"?{variable}" if level == depth else f"?{variable}_n{level}"
+            hop = f"?{variable}_h{level}"
+            reached = f"isBlank({hop})"
+            if level == 1 and "#" not in iri:
+                fragment = sparql_string(iri + "#")
+                reached = f"{reached} || (isIRI({hop}) && STRSTARTS(STR({hop}), {fragment}))"
             steps.append(
-                f"{previous} ?{variable}_p{level} ?{variable}_h{level} . "
-                f"FILTER(isBlank(?{variable}_h{level})) "
-                f"?{variable}_h{level} rdf:rest* {node} ."
+                f"{previous} ?{variable}_p{level} {hop} . FILTER({reached}) "
+                f"{hop} rdf:rest* {node} ."
             )
             previous = node
         chains.append(" ".join(steps))
@@ -870,9 +876,12 @@ class TermFormatter:
     """
 
     def __init__(self, description: Description, base: str,
-                 href: Callable[[str, bool], str | None]):
+                 href: Callable[[str, bool], str | None], document_of: str | None = None):
         self.description = description
         self._href = href
+        #: The IRIs "document_of#…" are shown nested where they are named, like blank nodes:
+        #: the description holds their statements (see :func:`_reach_chains`).
+        self._fragments = None if not document_of or "#" in document_of else document_of + "#"
         prefixes = prefixes_for(base)
         # Longest namespace first, so ezsh: wins over a shorter namespace it extends.
         self._prefixes = sorted(prefixes.items(), key=lambda item: -len(item[1]))
@@ -934,6 +943,11 @@ class TermFormatter:
     def is_link_literal(self, term: Term) -> bool:
         return term.is_literal and term.datatype == XSD_NS + "anyURI" and (
             term.value.startswith(("http://", "https://")))
+
+    def is_part(self, term: Term) -> bool:
+        """Whether ``term`` is an IRI ``document_of#…`` the description says something about."""
+        return (self._fragments is not None and term.is_iri
+                and term.value.startswith(self._fragments) and self.description.is_subject(term))
 
     def list_items(self, term: Term) -> list[Term] | None:
         if term == Term.iri(RDF_NIL):
