@@ -207,6 +207,13 @@ def _knows(store: Any, node: Any) -> bool:
                for pattern in patterns)
 
 
+def fragment_prefix(iri: str) -> str | None:
+    """``iri#``: the IRIs that start so are described in ``iri``'s document, since a client
+    dereferencing one asks for ``iri`` (it drops the fragment; Cool URIs for the Semantic Web,
+    4.1), like a distribution's ``#sha256`` checksum. ``None`` when ``iri`` has a fragment."""
+    return None if "#" in iri else iri + "#"
+
+
 #: Labels already read from one store, by resource and label predicates: the store is
 #: read-only, so they never go stale. The vocabulary's terms and the big hubs (a zone, its
 #: source) are named by most pages. Its owner keeps one per store: a process may open several.
@@ -258,9 +265,8 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
                 named[quad.object] = None
         return said
 
-    # The IRIs "iri#…" it names are described with it, like its blank nodes: a client asks
-    # for this document to dereference one of them (see rdfdoc._reach_chains).
-    fragments = None if "#" in job.iri else job.iri + "#"
+    # The IRIs "iri#…" it names are described with it, like its blank nodes.
+    fragments = fragment_prefix(job.iri)
 
     def hash_iri(term: Any) -> bool:
         return (fragments is not None and isinstance(term, ox.NamedNode)

@@ -26,6 +26,7 @@ import pyoxigraph as ox
 
 from ezgraph.namespaces import DEFAULT_BASE, PREFIXES, prefixes_for
 from ezgraph.store.base import QueryRequest, Store
+from ezgraph.store.worker import fragment_prefix
 
 RDF_NS = PREFIXES["rdf"]
 RDFS_NS = PREFIXES["rdfs"]
@@ -402,14 +403,14 @@ def _reach_chains(iri: str, variable: str) -> list[str]:
     """Graph patterns, one per depth from 1 to :data:`BLANK_NODE_DEPTH`, each binding
     ``?variable`` to the blank nodes reachable from ``iri`` at that depth (through blank nodes
     only, following RDF lists to their end). Depth 0 is ``iri`` itself, which callers use
-    directly. The first step also takes the IRIs ``iri#…`` that ``iri`` names: dereferencing
-    one of them asks for ``iri`` (clients drop the fragment), so its document must describe
-    them (Cool URIs for the Semantic Web, 4.1), like a distribution's ``#sha256`` checksum.
+    directly. The first step also takes the IRIs ``iri#…`` that ``iri`` names, which its
+    document describes (see :func:`~ezgraph.store.worker.fragment_prefix`).
 
     Each chain starts at the IRI and is one basic graph pattern, so that Oxigraph walks it from
     the bound subject through its indexes. (A UNION of the depths joined with ``?s ?p ?o``
     afterwards is planned as a join against the whole graph: seconds at a million triples.)"""
     subject = sparql_iri(iri)
+    fragments = fragment_prefix(iri)
     chains = []
     for depth in range(1, BLANK_NODE_DEPTH + 1):
         steps = []
@@ -418,9 +419,9 @@ def _reach_chains(iri: str, variable: str) -> list[str]:
             node = f"?{variable}" if level == depth else f"?{variable}_n{level}"
             hop = f"?{variable}_h{level}"
             reached = f"isBlank({hop})"
-            if level == 1 and "#" not in iri:
-                fragment = sparql_string(iri + "#")
-                reached = f"{reached} || (isIRI({hop}) && STRSTARTS(STR({hop}), {fragment}))"
+            if level == 1 and fragments is not None:
+                start = sparql_string(fragments)
+                reached = f"{reached} || (isIRI({hop}) && STRSTARTS(STR({hop}), {start}))"
             steps.append(
                 f"{previous} ?{variable}_p{level} {hop} . FILTER({reached}) "
                 f"{hop} rdf:rest* {node} ."
@@ -881,7 +882,7 @@ class TermFormatter:
         self._href = href
         #: The IRIs "document_of#…" are shown nested where they are named, like blank nodes:
         #: the description holds their statements (see :func:`_reach_chains`).
-        self._fragments = None if not document_of or "#" in document_of else document_of + "#"
+        self._fragments = fragment_prefix(document_of) if document_of else None
         prefixes = prefixes_for(base)
         # Longest namespace first, so ezsh: wins over a shorter namespace it extends.
         self._prefixes = sorted(prefixes.items(), key=lambda item: -len(item[1]))
