@@ -268,18 +268,18 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
     # The IRIs "iri#…" it names are described with it, like its blank nodes.
     fragments = fragment_prefix(job.iri)
 
-    def hash_iri(term: Any) -> bool:
-        return (fragments is not None and isinstance(term, ox.NamedNode)
-                and term.value.startswith(fragments))
-
     try:
         said = says([node])
         rest = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
         for depth in range(job.blank_node_depth):
             # The blank nodes just reached, and every node their rdf:rest chains lead to.
             reached: dict[Any, None] = {}
-            pending = [quad.object for quad in said if isinstance(quad.object, ox.BlankNode)
-                       or (depth == 0 and hash_iri(quad.object))]
+            hashes = fragments if depth == 0 else None
+            # Inline, and each object read once: pyoxigraph makes a new Python term per access.
+            pending = [term for quad in said
+                       if isinstance(term := quad.object, ox.BlankNode)
+                       or (hashes is not None and isinstance(term, ox.NamedNode)
+                           and term.value.startswith(hashes))]
             while pending:
                 current = pending.pop()
                 if current not in reached:
