@@ -226,6 +226,20 @@ def test_other_methods_are_405(client) -> None:
     assert "<html" not in response.get_data(as_text=True).lower()
 
 
+def test_browsers_get_werkzeugs_error_page_where_there_is_no_site(client) -> None:
+    # Only /sparql and /health are served: the site's error pages link to pages that are not
+    # there, so a browser gets werkzeug's own page, still keyed on Accept.
+    browser = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
+    missing = client.get("/no/such/page", headers=browser)
+    wrong_method = client.put("/sparql", headers=browser)
+    assert (missing.status_code, wrong_method.status_code) == (404, 405)
+    for response in (missing, wrong_method):
+        assert response.mimetype == "text/html"
+        assert "<title>" in response.get_data(as_text=True)
+        assert "Accept" in response.headers["Vary"]
+    assert "POST" in wrong_method.headers["Allow"]
+
+
 # --- dataset --------------------------------------------------------------------------------------
 
 
