@@ -444,7 +444,8 @@ FLOOR_REQUEST = Request("/health", "application/json")
 
 def web_floor(server: Server, settings: Settings) -> dict[str, Any]:
     """Latency and throughput of :data:`FLOOR_REQUEST`, measured like the queries: the least
-    any ezgraph request that reaches Flask costs on this machine."""
+    any ezgraph request that reaches Flask costs on this machine. ``one_at_a_time``: one more
+    run over a single connection (see :func:`one_at_a_time`)."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
     try:
         fetch(connection, FLOOR_REQUEST)  # warm-up, not timed
@@ -455,8 +456,23 @@ def web_floor(server: Server, settings: Settings) -> dict[str, Any]:
     for _ in range(settings.load_rounds):
         settle(server)
         runs.append(load(server, [FLOOR_REQUEST], settings))
+    settle(server)
     return {"median_ms": statistics.median(times) * 1000, "status": failed,
-            **median_round(runs)}
+            **median_round(runs),
+            "one_at_a_time": one_at_a_time(server, [FLOOR_REQUEST], settings)}
+
+
+#: Mixes run once more over a single connection, after their rounds at full concurrency.
+ONE_AT_A_TIME_MIXES = ("cheap distinct", "entity distinct")
+
+
+def one_at_a_time(server: Server, requests: list[Request], settings: Settings
+                  ) -> dict[str, Any]:
+    """One load run over one keep-alive connection: each request waits for the answer to the
+    one before. No request competes with another for the server's CPUs and the client has a
+    CPU of its own, so the server's CPU per request here is what the request itself costs; set
+    beside the same figure at full concurrency, it shows what the load added."""
+    return load(server, requests, dataclasses.replace(settings, concurrency=1))
 
 
 def load(server: Server, requests: list[Request], settings: Settings) -> dict[str, Any]:
@@ -637,7 +653,8 @@ def throughput_requests(server: Server, entities: list[str],
     cheap = (QUERIES / "iri-lookup.rq").read_text()
     aggregate = (QUERIES / "aggregate-threshold.rq").read_text()
     describe = (QUERIES / "describe-zone.rq").read_text()
-    count = settings.max_requests * settings.load_rounds
+    # One slice per load round, and one more for the run over one connection.
+    count = settings.max_requests * (settings.load_rounds + 1)
     zone = "zone/z0001"
 
     def entity(record_id: str) -> Request:
@@ -677,6 +694,8 @@ class SizeResult:
     processes: dict[str, int] = field(default_factory=dict)
     #: ezgraph's web tier with no store work (:func:`web_floor`).
     floor: dict[str, Any] = field(default_factory=dict)
+    #: mix -> server -> figures of the run over one connection (:func:`one_at_a_time`).
+    one_at_a_time: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: How each server was started (the command line, paths included).
     commands: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -756,7 +775,7 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
                 f"({m['rows']} rows)"
                 for s, m in result.latency[name].items()))
         mixes = {s.name: throughput_requests(s, entities, settings) for s in servers}
-        asked = settings.max_requests * settings.load_rounds
+        asked = settings.max_requests * (settings.load_rounds + 1)
         if len(entities) < asked:
             result.notes.append(
                 f"entity distinct: the data has {len(entities)} things for up to {asked} page "
@@ -777,6 +796,20 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
                 log(f"[{label}] {server.name} {mix}: {figures['rps']:.0f} req/s "
                     f"({figures['rps_min']:.0f}–{figures['rps_max']:.0f}), "
                     f"p50 {figures['p50_ms'] or 0:.1f} ms, p99 {figures['p99_ms'] or 0:.1f} ms, "
+                    f"server CPU {figures['server_cpu_us'] or 0:.0f} µs/request, "
+                    f"{figures['errors']} errors")
+        for mix in ONE_AT_A_TIME_MIXES:
+            for server in servers:
+                if mix not in mixes[server.name]:
+                    continue
+                # The slice after the load rounds': requests no earlier run asked.
+                requests = round_requests(mixes[server.name][mix], settings.load_rounds,
+                                          settings.max_requests)
+                settle(server)
+                figures = one_at_a_time(server, requests, settings)
+                result.one_at_a_time.setdefault(mix, {})[server.name] = figures
+                log(f"[{label}] {server.name} {mix}, one connection: {figures['rps']:.0f} req/s, "
+                    f"p50 {figures['p50_ms'] or 0:.2f} ms, "
                     f"server CPU {figures['server_cpu_us'] or 0:.0f} µs/request, "
                     f"{figures['errors']} errors")
         for server in servers:
@@ -924,6 +957,31 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
                        f"{_fmt(ox.get('p99_ms'))} | {_fmt(_ratio(ez.get('rps'), ox.get('rps')), 2)}"
                        f" | {_fmt(ez.get('server_cpu_us'), 0)} / {_fmt(ox.get('server_cpu_us'), 0)}"
                        f" | {ez.get('errors', '–')} / {ox.get('errors', '–')} |")
+    alone = [r for r in results if r.one_at_a_time or r.floor.get("one_at_a_time")]
+    if alone:
+        out += ["", "## One request at a time", "",
+                f"The distinct mixes and the web tier floor once more, over one keep-alive "
+                f"connection: one run of up to {settings.max_requests} requests no earlier run "
+                "asked, each sent when the one before is answered. No request competes with "
+                "another for the CPUs and the client has a CPU to itself, so the server CPU per "
+                "request is what one request costs the server; compare it with the same column "
+                "at full concurrency above.", "",
+                "| size | mix | ezgraph req/s | p50 ms | Oxigraph req/s | p50 ms | "
+                "server CPU µs/req (ez / ox) | CPU ratio | errors (ez / ox) |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in alone:
+            table_rows = [(mix, m.get("ezgraph", {}), m.get("oxigraph", {}))
+                     for mix, m in r.one_at_a_time.items()]
+            if r.floor.get("one_at_a_time"):
+                table_rows.append((f"web tier floor (`{FLOOR_REQUEST.path}`)",
+                              r.floor["one_at_a_time"], {}))
+            for mix, ez, ox in table_rows:
+                ratio = _ratio(ez.get("server_cpu_us"), ox.get("server_cpu_us"))
+                out.append(f"| {r.size} | {mix} | {_rps(ez)} | {_fmt(ez.get('p50_ms'), 2)} | "
+                           f"{_rps(ox)} | {_fmt(ox.get('p50_ms'), 2)} | "
+                           f"{_fmt(ez.get('server_cpu_us'), 0)} / "
+                           f"{_fmt(ox.get('server_cpu_us'), 0)} | {_fmt(ratio, 2)} | "
+                           f"{ez.get('errors', '–')} / {ox.get('errors', '–')} |")
     floors = [r for r in results if r.floor]
     if floors:
         out += ["", "## ezgraph's web tier floor", "",

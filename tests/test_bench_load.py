@@ -121,8 +121,32 @@ def test_the_web_floor_is_timed_and_loaded_like_the_queries_and_failures_show(
         monkeypatch.setattr(bench_run, "FLOOR_REQUEST", Request("/broken", "text/plain"))
         broken = bench_run.web_floor(server, settings)
     lines = (tmp_path / "server.log").read_text().splitlines()
-    # A warm-up, 5 timed runs, then 2 load rounds of 30 requests, for each floor.
-    assert lines.count("/doc/floor text/plain") == 1 + 5 + 2 * 30
+    # A warm-up, 5 timed runs, 2 load rounds of 30 requests, then 30 over one connection, for
+    # each floor.
+    assert lines.count("/doc/floor text/plain") == 1 + 5 + 2 * 30 + 30
     assert floor["status"] is None and floor["median_ms"] > 0
     assert (floor["rounds"], floor["requests"], floor["errors"]) == (2, 30, 0)
+    assert (floor["one_at_a_time"]["requests"], floor["one_at_a_time"]["errors"]) == (30, 0)
     assert broken["status"] == 500 and broken["errors"] == 2 * 30
+    assert broken["one_at_a_time"]["errors"] == 30
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_one_at_a_time_asks_each_page_after_the_one_before_is_answered(
+    client: str, tmp_path,
+) -> None:
+    log = tmp_path / "server.log"
+    requests = [Request(f"/id/e{i}", "text/turtle") for i in range(12)]
+    with _pages_server(log) as server:
+        figures = bench_run.one_at_a_time(server, requests, _settings(client, 12))
+    assert (figures["requests"], figures["errors"]) == (12, 0)
+    assert figures["server_cpu_us"] is not None
+    lines = log.read_text().splitlines()[1:]  # after the start-up probe
+    # One connection: every 303 is followed by its document before the next page is asked
+    # (at the settings' concurrency of 4, four pages would be under way at once). wrk starts
+    # one page further on (it calls request() once to check the script), so the order of the
+    # pages is not checked, only that each is asked once.
+    pages = [(lines[i], lines[i + 1]) for i in range(0, len(lines), 2)]
+    assert all(first.replace("/id/", "/doc/", 1) == then for first, then in pages)
+    assert sorted(first for first, _ in pages) == sorted(
+        f"/id/e{i} text/turtle" for i in range(12))

@@ -10,7 +10,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-from bench.run import Request, Server, median_round, round_requests, settle
+from bench.run import (
+    Request,
+    Server,
+    Settings,
+    SizeResult,
+    markdown,
+    median_round,
+    round_requests,
+    settle,
+    throughput_requests,
+)
 
 
 def test_each_round_of_a_distinct_mix_asks_new_requests() -> None:
@@ -40,6 +50,34 @@ def test_the_median_round_is_reported_with_the_range_and_all_errors() -> None:
     assert (figures["rps_min"], figures["rps_max"]) == (900.0, 1200.0)
     assert figures["rps_runs"] == [900.0, 1200.0, 1000.0]
     assert figures["errors"] == 1 and figures["first_error"] == ["HTTP 503"]
+
+
+def test_the_run_over_one_connection_asks_pages_no_load_round_asked() -> None:
+    settings = Settings(max_requests=5, load_rounds=3)
+    entities = [f"thing/t{i}" for i in range(100)]
+    server = Server("ezgraph", None, 0, "/sparql")  # type: ignore[arg-type]  # not started
+    for mix in ("cheap distinct", "entity distinct"):
+        requests = throughput_requests(server, entities, settings)[mix]
+        rounds = {r.path for index in range(3) for r in round_requests(requests, index, 5)}
+        alone = {r.path for r in round_requests(requests, 3, 5)}
+        assert len(rounds) == 15 and len(alone) == 5 and not rounds & alone
+
+
+def test_the_report_sets_each_request_alone_beside_oxigraph() -> None:
+    result = SizeResult("1m")
+    result.one_at_a_time = {"cheap distinct": {
+        "ezgraph": {"rps": 1650.0, "p50_ms": 0.6, "server_cpu_us": 520.0, "errors": 0},
+        "oxigraph": {"rps": 3700.0, "p50_ms": 0.27, "server_cpu_us": 208.0, "errors": 0}}}
+    result.floor = {"rps": 9000.0, "one_at_a_time": {
+        "rps": 4500.0, "p50_ms": 0.22, "server_cpu_us": 150.0, "errors": 0}}
+    info = {"nproc": 2, "cpu": "test", "ram_gb": 1, "python": "3", "ezgraph": "0",
+            "oxigraph_server": "oxigraph 0", "libraries": {}}
+    report = markdown([result], info, Settings())
+    section = report.split("## One request at a time", 1)[1].split("\n## ", 1)[0]
+    assert ("| 1m | cheap distinct | 1650.0 | 0.60 | 3700.0 | 0.27 | 520 / 208 | 2.50 | 0 / 0 |"
+            in section)
+    assert "| 1m | web tier floor (`/health`) | 4500.0 | 0.22 | – | – | 150 / – | – | 0 / – |" \
+        in section
 
 
 @contextlib.contextmanager
