@@ -971,10 +971,10 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
                 "|---|---|---|---|---|---|---|---|---|"]
         for r in alone:
             table_rows = [(mix, m.get("ezgraph", {}), m.get("oxigraph", {}))
-                     for mix, m in r.one_at_a_time.items()]
+                          for mix, m in r.one_at_a_time.items()]
             if r.floor.get("one_at_a_time"):
                 table_rows.append((f"web tier floor (`{FLOOR_REQUEST.path}`)",
-                              r.floor["one_at_a_time"], {}))
+                                   r.floor["one_at_a_time"], {}))
             for mix, ez, ox in table_rows:
                 ratio = _ratio(ez.get("server_cpu_us"), ox.get("server_cpu_us"))
                 out.append(f"| {r.size} | {mix} | {_rps(ez)} | {_fmt(ez.get('p50_ms'), 2)} | "
