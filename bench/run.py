@@ -101,6 +101,12 @@ class Settings:
     #: slower server: see bench/README.md).
     client: str = "python"
 
+    @property
+    def distinct_requests(self) -> int:
+        """Requests a distinct mix asks in all: a slice per load round, and one more for the
+        run over one connection (:func:`one_at_a_time`)."""
+        return self.max_requests * (self.load_rounds + 1)
+
 
 QUICK = Settings(repeats=3, max_repeats=3, max_requests=120, max_seconds=4.0, load_rounds=1,
                  build_timeout=300.0)
@@ -653,8 +659,7 @@ def throughput_requests(server: Server, entities: list[str],
     cheap = (QUERIES / "iri-lookup.rq").read_text()
     aggregate = (QUERIES / "aggregate-threshold.rq").read_text()
     describe = (QUERIES / "describe-zone.rq").read_text()
-    # One slice per load round, and one more for the run over one connection.
-    count = settings.max_requests * (settings.load_rounds + 1)
+    count = settings.distinct_requests
     zone = "zone/z0001"
 
     def entity(record_id: str) -> Request:
@@ -775,7 +780,7 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
                 f"({m['rows']} rows)"
                 for s, m in result.latency[name].items()))
         mixes = {s.name: throughput_requests(s, entities, settings) for s in servers}
-        asked = settings.max_requests * (settings.load_rounds + 1)
+        asked = settings.distinct_requests
         if len(entities) < asked:
             result.notes.append(
                 f"entity distinct: the data has {len(entities)} things for up to {asked} page "
