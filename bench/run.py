@@ -340,9 +340,9 @@ def load_oxigraph(dist: Path, location: Path) -> float:
     """Load the dump (and the VoID/DCAT metadata graph the ezgraph store also holds), then
     compact the store with ``oxigraph optimize``, as ezgraph's build does to its own store (the
     command's help: useful "if you provide a read-only SPARQL endpoint under heavy load";
-    ``serve-read-only`` never compacts). Unoptimized, Oxigraph took up to 1.7× as long for the heavier queries
-    (three-way join at 1M: 40.5 against 23.7 ms), which measured the stores' layout, not the
-    servers. The time returned covers both."""
+    ``serve-read-only`` never compacts). Unoptimized, Oxigraph took up to 1.7× as long for the
+    heavier queries (three-way join at 1M: 40.5 against 23.7 ms), which measured the stores'
+    layout, not the servers. The time returned covers both."""
     if location.exists():
         shutil.rmtree(location)
     nquads = location.with_suffix(".nq")
