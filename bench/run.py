@@ -336,13 +336,14 @@ def start_ezgraph(dist: Path, log: Path, timeout: float) -> Server:
     return server
 
 
-def load_oxigraph(dist: Path, location: Path) -> float:
+def load_oxigraph(dist: Path, location: Path, compact: bool = True) -> float:
     """Load the dump (and the VoID/DCAT metadata graph the ezgraph store also holds), then
     compact the store with ``oxigraph optimize``, as ezgraph's build does to its own store (the
     command's help: useful "if you provide a read-only SPARQL endpoint under heavy load";
-    ``serve-read-only`` never compacts). Unoptimized, Oxigraph took up to 1.7× as long for the
-    heavier queries (three-way join at 1M: 40.5 against 23.7 ms), which measured the stores'
-    layout, not the servers. The time returned covers both."""
+    ``serve-read-only`` never compacts). Unoptimized (``compact=False``, as runs before
+    2026-11-23 21:17 had it), Oxigraph took up to 1.7× as long for the heavier queries
+    (three-way join at 1M: 40.5 against 23.7 ms), which measured the stores' layout, not the
+    servers. The time returned covers both."""
     if location.exists():
         shutil.rmtree(location)
     nquads = location.with_suffix(".nq")
@@ -356,8 +357,9 @@ def load_oxigraph(dist: Path, location: Path) -> float:
         subprocess.run([oxigraph, "load", "--location", str(location), "--file",
                         str(dist / name), "--graph", f"{BASE}graph/metadata"],
                        check=True, capture_output=True, timeout=300)
-    subprocess.run([oxigraph, "optimize", "--location", str(location)],
-                   check=True, capture_output=True, timeout=900)
+    if compact:
+        subprocess.run([oxigraph, "optimize", "--location", str(location)],
+                       check=True, capture_output=True, timeout=900)
     elapsed = time.perf_counter() - started
     nquads.unlink()
     return elapsed

@@ -35,15 +35,9 @@ def test_oxigraph_gets_a_compacted_store_like_ezgraphs(tmp_path: Path) -> None:
     # ezgraph's build ends with Store.optimize(); Oxigraph's side must get the same, or the
     # benchmark would time the stores' layouts: three plain loads leave uncompacted files.
     dist = _dist(tmp_path / "dist")
-    location = tmp_path / "oxigraph"
+    location, plain = tmp_path / "oxigraph", tmp_path / "plain"
     assert load_oxigraph(dist, location) > 0
-    plain = tmp_path / "plain"
-    with gzip.open(dist / "ezgraph.nq.gz", "rb") as dump:
-        (tmp_path / "dump.nq").write_bytes(dump.read())
-    _oxigraph("load", "--location", str(plain), "--file", str(tmp_path / "dump.nq"))
-    for name in ("void.ttl", "dcat.ttl"):
-        _oxigraph("load", "--location", str(plain), "--file", str(dist / name),
-                  "--graph", f"{EX}graph/metadata")
+    load_oxigraph(dist, plain, compact=False)
     # Compaction deletes the files it merged, though not always before the process exits.
     assert _sst_files(location) < _sst_files(plain)
     count = _oxigraph("query", "--location", str(location), "--results-format", "tsv",
