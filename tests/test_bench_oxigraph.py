@@ -26,11 +26,6 @@ def _dist(path: Path) -> Path:
     return path
 
 
-def _oxigraph(*args: str) -> str:
-    return subprocess.run([str(VENV_BIN / "oxigraph"), *args], check=True, capture_output=True,
-                          text=True, timeout=120).stdout
-
-
 def test_oxigraph_gets_a_compacted_store_like_ezgraphs(tmp_path: Path) -> None:
     # ezgraph's build ends with Store.optimize(); Oxigraph's side must get the same, or the
     # benchmark would time the stores' layouts: three plain loads leave uncompacted files.
@@ -40,6 +35,8 @@ def test_oxigraph_gets_a_compacted_store_like_ezgraphs(tmp_path: Path) -> None:
     load_oxigraph(dist, plain, compact=False)
     # Compaction deletes the files it merged, though not always before the process exits.
     assert _sst_files(location) < _sst_files(plain)
-    count = _oxigraph("query", "--location", str(location), "--results-format", "tsv",
-                      "--query", "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }")
+    count = subprocess.run(
+        [str(VENV_BIN / "oxigraph"), "query", "--location", str(location), "--results-format",
+         "tsv", "--query", "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"],
+        check=True, capture_output=True, text=True, timeout=120).stdout
     assert count.split() == ["?n", "2002"]  # the dump and both metadata files
