@@ -176,3 +176,33 @@ def test_quotes_tolerate_only_white_space(project: Path) -> None:
     import gzip
     lines = gzip.decompress(text).decode()
     assert '"It has two\\n  29MW boilers."@en' in lines
+
+
+def test_quote_offsets_map_back_through_every_kind_of_white_space() -> None:
+    import random
+
+    from ezgraph.sources.text import SourceText
+
+    def reference(text: str) -> tuple[str, list[int]]:
+        """The folded text and each of its characters' offsets, character by character."""
+        folded, offsets, in_space = [], [], False
+        for offset, char in enumerate(text):
+            if char.isspace() and in_space:
+                continue
+            folded.append(" " if char.isspace() else char)
+            offsets.append(offset)
+            in_space = char.isspace()
+        return "".join(folded), offsets
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        text = "".join(rng.choice("ab 区\n\t\u3000\u00a0") for _ in range(rng.randint(0, 40)))
+        folded, offsets = reference(text)
+        source = SourceText(text)
+        for start in range(len(folded)):
+            for end in range(start + 1, min(len(folded), start + 6) + 1):
+                quote = folded[start:end]
+                if quote.strip() != quote or folded.find(quote) != start:
+                    continue  # find() strips the quote and gives the first occurrence
+                assert source.find(quote) == (offsets[start], offsets[end - 1] + 1), (text, quote)
+
