@@ -206,3 +206,39 @@ def test_quote_offsets_map_back_through_every_kind_of_white_space() -> None:
                     continue  # find() strips the quote and gives the first occurrence
                 assert source.find(quote) == (offsets[start], offsets[end - 1] + 1), (text, quote)
 
+
+def test_record_files_parsed_in_worker_processes_read_as_in_one(project: Path,
+                                                                monkeypatch) -> None:
+    from ezgraph.sources import yamlfile
+
+    records = project / "data" / "records"
+    (records / "broken.yaml").write_text("records:\n  - id: zone/x\n   kind: Zone\n")
+    (records / "twice.yaml").write_text("records:\n  - id: zone/y\n    id: zone/z\n")
+    for number in range(5):
+        shutil.copy(records_file(project), records / f"copy-{number}.yaml")
+    paths = sorted(records.glob("*.yaml"))
+
+    def read() -> list:
+        return [(path, document, [str(e) for e in errors])
+                for path, document, errors in yamlfile.load_yaml_files(paths)]
+
+    def lines(node: object) -> object:
+        """The line numbers the reader keeps beside the values."""
+        if isinstance(node, yamlfile.LineDict):
+            return (node.line, node.key_lines, {k: lines(v) for k, v in node.items()})
+        if isinstance(node, yamlfile.LineList):
+            return (node.line, [lines(v) for v in node])
+        return None
+
+    monkeypatch.setattr(yamlfile, "PARALLEL_MIN_FILES", 10_000)
+    serial = read()
+    monkeypatch.setattr(yamlfile, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(yamlfile.os, "cpu_count", lambda: 2)
+    parallel = read()
+    assert [path for path, _, _ in parallel] == paths
+    assert parallel == serial
+    assert [lines(document) for _, document, _ in parallel] == [
+        lines(document) for _, document, _ in serial]
+    errors = {path.name: messages for path, _, messages in parallel if messages}
+    assert set(errors) == {"broken.yaml", "twice.yaml"}
+    assert "twice.yaml:3" in errors["twice.yaml"][0] and "appears twice" in errors["twice.yaml"][0]

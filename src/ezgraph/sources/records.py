@@ -26,7 +26,7 @@ from ezgraph.mapping.schema import (
 )
 from ezgraph.sources.errors import ErrorCollector
 from ezgraph.sources.text import SourceText
-from ezgraph.sources.yamlfile import LineDict, LineList, load_yaml
+from ezgraph.sources.yamlfile import LineDict, LineList, load_yaml, load_yaml_files
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)+$")
 DATE_PATTERN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -103,8 +103,10 @@ class _Reader:
         record_files = sorted((self.data_dir / "records").glob("*.yaml"))
         if not record_files:
             self.errors.add(self.data_dir / "records", None, "no *.yaml record files found")
-        for path in record_files:
-            self._read_record_file(path)
+        for path, document, errors in load_yaml_files(record_files):
+            self.errors.errors.extend(errors)
+            if document is not None:
+                self._read_record_document(path, document)
         self._resolve_refs()
         self.errors.raise_if_any()
         return Curated(tuple(self.sources.values()), tuple(self.records))
@@ -145,10 +147,7 @@ class _Reader:
                             record=source_id, field="file")
             return None
 
-    def _read_record_file(self, path: Path) -> None:
-        document = load_yaml(path, self.errors)
-        if document is None:
-            return
+    def _read_record_document(self, path: Path, document: Any) -> None:
         entries = self._top_level(path, document, "records", allowed=("records", "source"))
         default_source = document.get("source") if isinstance(document, LineDict) else None
         for entry in entries:

@@ -6,12 +6,15 @@ needs both, so mappings are built as :class:`LineDict`, which knows each key's l
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ezgraph.sources.errors import ErrorCollector
+from ezgraph.sources.errors import ErrorCollector, InputError
 
 
 class LineDict(dict):
@@ -99,3 +102,30 @@ def load_yaml(path: Path, errors: ErrorCollector) -> Any:
         return None
     finally:
         loader.dispose()
+
+
+#: Below this many files, starting parser processes costs more than it saves.
+PARALLEL_MIN_FILES = 32
+
+
+def load_yaml_files(paths: Sequence[Path]) -> Iterator[tuple[Path, Any, list[InputError]]]:
+    """Each of ``paths`` parsed as :func:`load_yaml` parses it, in order, with its errors.
+
+    Many files are parsed by a pool of processes, one per CPU, while the caller reads the
+    documents already parsed: parsing was two thirds of the read stage at 1M triples (8.6 of
+    13.6 s), and a parsed document costs a tenth of its parsing to pass between processes.
+    """
+    cpus = os.cpu_count() or 1
+    if len(paths) < PARALLEL_MIN_FILES or cpus < 2:
+        for path in paths:
+            yield _load_one(path)
+        return
+    # spawn, not fork: the parent may have threads (a server building on start), and a
+    # forked child would inherit their locks in whatever state they were.
+    with multiprocessing.get_context("spawn").Pool(processes=cpus) as pool:
+        yield from pool.imap(_load_one, paths, chunksize=4)
+
+
+def _load_one(path: Path) -> tuple[Path, Any, list[InputError]]:
+    errors = ErrorCollector()
+    return path, load_yaml(path, errors), errors.errors
