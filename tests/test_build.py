@@ -353,3 +353,62 @@ def test_gzipped_dumps_equal_gzip_bytes_of_their_text(tmp_path: Path) -> None:
         text = gzip.decompress(written)
         assert written == gzip_bytes(text)
         assert len(list(ox.parse(text, format=fmt))) == 20_000
+
+
+def test_canonical_quads_are_unique_sorted_and_blind_to_blank_node_labels() -> None:
+    import random
+
+    import pyoxigraph as ox
+
+    from ezgraph.publish.dumps import canonical
+
+    def dataset(labels: tuple[str, str]) -> list:
+        g = ox.NamedNode("https://w3id.org/ezgraph/graph/g")
+        p = ox.NamedNode("https://w3id.org/ezgraph/def/p")
+        a, b = (ox.BlankNode(label) for label in labels)
+        return [
+            ox.Quad(ox.NamedNode("https://w3id.org/ezgraph/id/z"), p, a, g),
+            ox.Quad(a, p, b, g),
+            ox.Quad(b, p, ox.Literal("second"), g),
+            # "_:" in a literal: read as if it had a blank node, and still written as it is
+            ox.Quad(ox.NamedNode("https://w3id.org/ezgraph/id/y"), p, ox.Literal("see _:x"), g),
+            ox.Quad(ox.NamedNode("https://w3id.org/ezgraph/id/x"), p, ox.Literal("plain"), g),
+        ]
+
+    first = canonical(dataset(("one", "two")))
+    shuffled = dataset(("zz", "aa")) * 2
+    random.Random(3).shuffle(shuffled)
+    assert canonical(iter(shuffled)) == first
+    assert [str(q) for q in first] == sorted(str(q) for q in first)
+    assert len(first) == 5
+    assert ox.Quad(ox.NamedNode("https://w3id.org/ezgraph/id/y"),
+                   ox.NamedNode("https://w3id.org/ezgraph/def/p"), ox.Literal("see _:x"),
+                   ox.NamedNode("https://w3id.org/ezgraph/graph/g")) in first
+
+
+def test_a_failing_gzipped_dump_raises_its_error_and_leaves_no_thread(tmp_path: Path) -> None:
+    import threading
+
+    from ezgraph.publish.dumps import _gzipped
+
+    def writes_then_fails(f) -> None:
+        f.write(b"x" * (3 << 20))
+        raise RuntimeError("the serializer failed")
+
+    with (tmp_path / "a.gz").open("wb") as out, pytest.raises(RuntimeError, match="serializer"):
+        _gzipped(writes_then_fails)(out)
+
+    class FullDisk:
+        """Takes the gzip header, then fails (in the compressing thread)."""
+
+        written = 0
+
+        def write(self, data: bytes) -> int:
+            if self.written:
+                raise OSError(28, "No space left on device")
+            self.written += len(data)
+            return len(data)
+
+    with pytest.raises(OSError, match="No space left"):
+        _gzipped(lambda f: f.write(b"y" * (3 << 20)))(FullDisk())
+    assert not [t for t in threading.enumerate() if t.name == "gzip-dump"]
