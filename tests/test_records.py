@@ -242,3 +242,29 @@ def test_record_files_parsed_in_worker_processes_read_as_in_one(project: Path,
     errors = {path.name: messages for path, _, messages in parallel if messages}
     assert set(errors) == {"broken.yaml", "twice.yaml"}
     assert "twice.yaml:3" in errors["twice.yaml"][0] and "appears twice" in errors["twice.yaml"][0]
+
+
+def test_a_build_reading_through_the_parser_pool_reports_the_same_problems(project: Path,
+                                                                            monkeypatch) -> None:
+    from ezgraph.sources import yamlfile
+
+    (project / "data" / "records" / "broken.yaml").write_text(
+        "records:\n  - id: zone/x\n   kind: Zone\n", encoding="utf-8")
+    append(project, "  - id: zone/other\n    kind: Zonee\n    quote: x\n")
+    monkeypatch.setattr(yamlfile, "PARALLEL_MIN_FILES", 10_000)
+    serial = [str(error) for error in errors_of(project)]
+    started = []
+    pool = yamlfile.multiprocessing.get_context("spawn").Pool
+
+    def counted_pool(*args, **kwargs):
+        started.append(kwargs)
+        return pool(*args, **kwargs)
+
+    monkeypatch.setattr(yamlfile, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(yamlfile.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(yamlfile.multiprocessing.context.SpawnContext, "Pool",
+                        lambda self, *a, **k: counted_pool(*a, **k))
+    assert [str(error) for error in errors_of(project)] == serial
+    assert started == [{"processes": 2}]
+    assert any("broken.yaml:3" in message for message in serial)
+    assert any("not a record kind" in message for message in serial)
