@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --store URL: seconds between two readings of the store's "
                             "release, so a republish shows (default: 5)")
 
+    serve.add_argument("--in-memory", action="store_true",
+                       help="also load the store into memory in the background and read it "
+                            "from there once loaded: several times faster, about 420 MB per "
+                            "process at a million triples")
+
     publish = commands.add_parser("publish", help="load a build into a SPARQL 1.1 store")
     publish.add_argument("--dist", type=Path, default=Path("dist"))
     publish.add_argument("--to", required=True, metavar="URL",

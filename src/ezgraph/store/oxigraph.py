@@ -62,6 +62,7 @@ from ezgraph.store.base import (
     StoreUnavailable,
 )
 from ezgraph.store.lookup import TriplePattern, as_lookup
+from ezgraph.store.memory_copy import CopySource, MemoryCopy, copy_source
 from ezgraph.store.sandbox import warn_unsandboxed
 from ezgraph.store.worker import (
     GRAPH_FORMATS,
@@ -121,6 +122,12 @@ class OxigraphStore(Store):
     least 2); ``cache_bytes`` bounds the response cache (0 disables it). ``delete_on_close``
     removes ``path`` on :meth:`close` (for temporary stores made from files).
 
+    ``in_memory``: each process that reads the store (the workers, and this one for lookups and
+    descriptions) also loads an in-memory copy of it in the background, from the publish
+    directory around ``path``, and reads the copy once it is ready (see
+    :mod:`ezgraph.store.memory_copy`): several times faster, for about 420 MB per process at a
+    million triples.
+
     Relative IRIs in queries resolve against ``base_iri``: by default the data's persistent base
     (``base`` of the sibling ``manifest.json``, else ``https://w3id.org/ezgraph/``), so
     ``DESCRIBE <id/zone/x>`` works. ``prefixes`` (default: the project's prefix table for that
@@ -139,13 +146,18 @@ class OxigraphStore(Store):
         base_iri: str | None = None,
         start_method: str = "spawn",
         delete_on_close: bool = False,
+        in_memory: bool = False,
     ):
         self.path = Path(path)
         if not (self.path / "CURRENT").is_file():
             raise StoreOpenError(f"{self.path} is not an Oxigraph store (no CURRENT file)")
+        copy = copy_source(self.path) if in_memory else None
+        if in_memory and copy is None:
+            log.warning("%s has no manifest.json beside it to copy it from: reading it from "
+                        "disk, not memory", self.path)
         size = max(2, workers if workers is not None else (os.cpu_count() or 2))
         # Workers start now and open the store while the parent lists the graphs.
-        self._pool = _WorkerPool(str(self.path), size, start_method)
+        self._pool = _WorkerPool(str(self.path), size, start_method, copy)
         # multiprocessing's finalizer, not weakref's: a process started by multiprocessing (a
         # forked granian worker) exits through multiprocessing's exit function, which skips
         # atexit but runs these before it kills the daemon workers, so no query thread sees
@@ -169,8 +181,10 @@ class OxigraphStore(Store):
         self.base_iri = base_iri or data_base
         self._prefixes = tuple((prefixes or prefixes_for(data_base)).items())
         self._cache = _ResponseCache(cache_bytes)
-        self._reader = _Reader(str(self.path))
+        self._reader = _Reader(str(self.path), copy)
         self._labels: LabelCache = {}
+        if copy is not None:
+            self._reader.get()  # starts loading this process's copy
 
     @property
     def workers(self) -> int:
@@ -528,11 +542,11 @@ class _WorkerTimedOut(Exception):
 
 
 class _Worker:
-    def __init__(self, context: Any, store_path: str):
+    def __init__(self, context: Any, store_path: str, copy: CopySource | None = None):
         self.conn, child_conn = context.Pipe(duplex=True)
         self.process = context.Process(
             target=worker_main,
-            args=(child_conn, store_path),
+            args=(child_conn, store_path, copy),
             name="ezgraph-query-worker",
             daemon=True,
         )
@@ -591,8 +605,10 @@ class _Reader:
     document). Other queries never run here: nothing can stop one at its time limit but killing
     the process it runs in."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, copy: CopySource | None = None):
         self._path = path
+        self._copy_source = copy
+        self._memory: MemoryCopy | None = None
         self._lock = threading.Lock()
         self._store: Any = None
         self._pid: int | None = None
@@ -600,8 +616,14 @@ class _Reader:
         self._closed = False
 
     def get(self) -> Any:
-        store, pid = self._store, self._pid
+        store, pid, memory = self._store, self._pid, self._memory
         if store is not None and pid == os.getpid():
+            if memory is not None and memory.store is not None:
+                # The copy is ready: it answers from now on, and the disk handle goes.
+                with self._lock:
+                    if self._memory is memory and not self._closed:
+                        self._store, self._memory = memory.store, None
+                return memory.store
             return store
         with self._lock:
             if self._closed or self._failed:
@@ -617,12 +639,14 @@ class _Reader:
                     self._failed = True
                     return None
                 self._pid = os.getpid()
+                if self._copy_source is not None:
+                    self._memory = MemoryCopy(self._copy_source, self._store)
             return self._store
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._store = None
+            self._store = self._memory = None
 
 
 class _IdleWorkers(queue.LifoQueue):
@@ -641,9 +665,11 @@ class _IdleWorkers(queue.LifoQueue):
 class _WorkerPool:
     """A fixed number of worker processes; a thread borrows one per query."""
 
-    def __init__(self, store_path: str, size: int, start_method: str):
+    def __init__(self, store_path: str, size: int, start_method: str,
+                 copy: CopySource | None = None):
         self.size = size
         self._store_path = store_path
+        self._copy = copy
         self._context = multiprocessing.get_context(start_method)
         self._idle = _IdleWorkers()
         self._workers: set[_Worker] = set()
@@ -658,7 +684,7 @@ class _WorkerPool:
             return [worker.process.pid for worker in self._workers]
 
     def _start_worker(self) -> _Worker:
-        worker = _Worker(self._context, self._store_path)
+        worker = _Worker(self._context, self._store_path, self._copy)
         self._workers.add(worker)
         return worker
 

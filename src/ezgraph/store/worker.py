@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ezgraph.store.memory_copy import CopySource, MemoryCopy
 from ezgraph.store.sandbox import NETWORK_REFUSED, deny_network
 
 RESULTS_FORMATS = {
@@ -83,8 +84,10 @@ class Outcome:
     message: str = ""
 
 
-def worker_main(conn: Connection, store_path: str) -> None:
-    """Entry point of a worker process: open the store, then answer jobs until the pipe closes."""
+def worker_main(conn: Connection, store_path: str, copy: CopySource | None = None) -> None:
+    """Entry point of a worker process: open the store, then answer jobs until the pipe closes.
+    With ``copy``, jobs are answered from an in-memory copy of the store once it is loaded
+    (:mod:`ezgraph.store.memory_copy`), from the store on disk until then."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     unsandboxed = deny_network()  # before any query: SERVICE must find no network
@@ -100,9 +103,14 @@ def worker_main(conn: Connection, store_path: str) -> None:
     try:
         conn.send(("ready", unsandboxed))
         labels: LabelCache = {}
+        memory = None if copy is None else MemoryCopy(copy, store)
         while True:
             # Plain pickle: Connection.send/recv go through ForkingPickler, made per message.
             job = pickle.loads(conn.recv_bytes())
+            if memory is not None and memory.store is not None:
+                # From now on the copy answers, and the disk store's handle and caches go.
+                # The labels read stay true: the copy has the same content.
+                store, memory = memory.store, None
             if isinstance(job, DescribeJob):
                 outcome = run_describe(store, job, labels=labels)
             else:

@@ -46,13 +46,19 @@ def load_state(
     workers: int | None = None,
     build_if_missing: bool = False,
     release_ttl: float | None = None,
+    in_memory: bool = False,
 ) -> AppState:
     """Open what is to be served and describe it as an :class:`AppState`.
 
     ``release_ttl`` is how many seconds a remote store's release id is trusted before it is read
     again (``None``: :class:`~ezgraph.store.remote.RemoteStore`'s default, 5 s); it does not
-    apply to the other stores, whose data cannot change while they are served.
+    apply to the other stores, whose data cannot change while they are served. ``in_memory``
+    reads the publish directory's store from in-memory copies once they are loaded (see
+    :class:`~ezgraph.store.oxigraph.OxigraphStore`).
     """
+    if in_memory and (data_files or store_spec):
+        raise ServeError("in-memory copies are made of a publish directory's store only: "
+                         "serve --dist DIR without --store or --data")
     store_options: dict[str, Any] = {} if workers is None else {"workers": workers}
     manifest: dict[str, Any] | None = None
     store: Store
@@ -83,7 +89,7 @@ def load_state(
                     raise ServeError(f"{dist}/manifest.json is missing: run `ezgraph build` first")
                 _build(dist)
             manifest = read_manifest(dist)
-            store = _open_dist_store(dist, store_options)
+            store = _open_dist_store(dist, {**store_options, "in_memory": in_memory})
     except (RdfLoadError, StoreSpecError, StoreError, OSError) as error:
         raise ServeError(str(error)) from None
     return AppState(
@@ -117,6 +123,7 @@ def _open_dist_store(dist: Path, options: dict[str, Any]) -> Store:
     store_dir = dist / "store"
     if (store_dir / "CURRENT").is_file():
         return OxigraphStore(store_dir, **options)
+    options = {name: value for name, value in options.items() if name != "in_memory"}
     trig = dist / "ezgraph.trig"
     if trig.is_file():
         # A build made with --no-store still has the dump: load it into a temporary store.
@@ -163,6 +170,7 @@ def run_serve(args: argparse.Namespace) -> int:
             workers=getattr(args, "workers", None),
             build_if_missing=True,
             release_ttl=getattr(args, "release_ttl", None),
+            in_memory=getattr(args, "in_memory", False),
         )
     except ServeError as error:
         print(f"ezgraph serve: {error}", file=sys.stderr)

@@ -37,6 +37,10 @@ variable                   meaning                                            de
 ``EZGRAPH_QUERY_WORKERS``  query worker processes                             CPU count
 ``EZGRAPH_RELEASE_TTL``    with a remote store: seconds between two readings  5
                            of its release (a republish shows within that)
+``EZGRAPH_IN_MEMORY``      ``1``: every process also loads the store into     ``0``
+                           memory in the background and reads it from there
+                           once loaded (several times faster; about 420 MB
+                           per process at a million triples)
 =========================  =================================================  ==============
 """
 
@@ -72,6 +76,7 @@ def create_app_from_env(environ: Mapping[str, str] | None = None) -> Flask:
         workers=_number(env, "EZGRAPH_QUERY_WORKERS", int, 0) if workers else None,
         build_if_missing=False,
         release_ttl=_number(env, "EZGRAPH_RELEASE_TTL", float, 5.0),
+        in_memory=_flag(env, "EZGRAPH_IN_MEMORY"),
     )
     return create_app(state)
 
@@ -89,6 +94,15 @@ def _number(
     if value <= 0:
         raise ServeError(f"{name} must be positive, not {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "no", "false", "off"):
+        return False
+    if raw in ("1", "yes", "true", "on"):
+        return True
+    raise ServeError(f"{name} must be 1 or 0 (yes/no, true/false, on/off), not {raw!r}")
 
 
 def __getattr__(name: str) -> Flask:

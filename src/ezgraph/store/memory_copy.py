@@ -1,0 +1,136 @@
+"""An in-memory copy of a built Oxigraph store, for reads several times faster than RocksDB's.
+
+A release never changes while it is served, and at a million triples Oxigraph's in-memory store
+holds it in about 420 MB. Read from memory, the same engine answered the benchmark's queries
+3-5 times faster than from the on-disk store (measured at 1M triples on the bench machine:
+sum by province 180 -> 35 ms, filter by year 1,170 -> 222 ms, a resource's statements
+100 -> 9 µs), because every term it returns is decoded without a RocksDB read.
+
+The copy is loaded in a background thread (pyoxigraph's bulk loader releases the GIL), so the
+process answers from the on-disk store from its first request on and switches to the copy once
+the copy is complete and checked. It is made from the publish directory's own files: the
+N-Quads dump, accepted only when its SHA-256 names the manifest's release, with the VoID and
+DCAT files in the metadata graph, as ``ezgraph build`` loads them; and it is used only when it
+holds exactly as many quads as the store. Any failure leaves the process on the on-disk store,
+with a warning in the log.
+
+This module is imported by the query workers: stdlib and pyoxigraph only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class CopyMismatch(Exception):
+    """The publish directory's files are not the store's content."""
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """Where an in-memory copy of the store at ``store`` comes from."""
+
+    store: str
+    #: The build's N-Quads dump (gzip) and the release its SHA-256 must begin with.
+    nquads: str
+    release: str
+    #: Data quads of the release (the manifest's ``quads``).
+    quads: int
+    #: Turtle files loaded into ``metadata_graph`` (the build's VoID and DCAT).
+    metadata: tuple[str, ...]
+    metadata_graph: str
+
+
+def copy_source(store_path: str | Path) -> CopySource | None:
+    """The source of a copy of the store ``ezgraph build`` wrote at ``DIST/store``, from
+    ``DIST/manifest.json``; ``None`` when the store has no such publish directory around it
+    (it is then read from disk)."""
+    dist = Path(store_path).parent
+    try:
+        manifest = json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
+        base, release, quads = manifest["base"], manifest["release"], manifest["quads"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(base, str) and isinstance(release, str) and isinstance(quads, int)):
+        return None
+    return CopySource(
+        store=str(store_path),
+        nquads=str(dist / "ezgraph.nq.gz"),
+        release=release,
+        quads=quads,
+        metadata=(str(dist / "void.ttl"), str(dist / "dcat.ttl")),
+        metadata_graph=f"{base}graph/metadata",
+    )
+
+
+class MemoryCopy:
+    """A copy of a store being loaded in the background; :attr:`store` is the copy once it is
+    complete and checked, ``None`` until then (and for good when it could not be made)."""
+
+    def __init__(self, source: CopySource, disk_store: Any):
+        self.source = source
+        self.store: Any = None
+        self.failed: str | None = None
+        self.seconds: float | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._load, args=(disk_store,), name="ezgraph-memory-copy", daemon=True
+        )
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether loading has ended (with a copy or a failure) within ``timeout`` seconds."""
+        return self._done.wait(timeout)
+
+    def _load(self, disk_store: Any) -> None:
+        started = time.perf_counter()
+        try:
+            copy = load_copy(self.source, disk_store)
+        except Exception as error:  # the on-disk store keeps answering
+            self.failed = str(error)
+            log.warning("no in-memory copy of %s, reading it from disk: %s",
+                        self.source.store, error)
+        else:
+            self.seconds = time.perf_counter() - started
+            self.store = copy
+            log.info("in-memory copy of %s ready (%d quads, %.1f s)",
+                     self.source.store, len(copy), self.seconds)
+        finally:
+            self._done.set()
+
+
+def load_copy(source: CopySource, disk_store: Any) -> Any:
+    """A new in-memory pyoxigraph store holding what ``disk_store`` holds, from ``source``'s
+    files; raises :class:`CopyMismatch` or ``OSError`` when they are not that."""
+    import pyoxigraph as ox
+
+    digest = hashlib.sha256()
+    with open(source.nquads, "rb") as raw:
+        for chunk in iter(lambda: raw.read(1 << 20), b""):
+            digest.update(chunk)
+    if not digest.hexdigest().startswith(source.release):
+        raise CopyMismatch(f"{source.nquads} is not the dump of release {source.release}")
+    graph = ox.NamedNode(source.metadata_graph)
+    # The metadata graph is the only one not in the dump: counted in the store itself.
+    expected = source.quads + sum(1 for _ in disk_store.quads_for_pattern(None, None, None, graph))
+    copy = ox.Store()
+    with gzip.open(source.nquads, "rb") as stream:
+        copy.bulk_load(stream, format=ox.RdfFormat.N_QUADS)
+    for path in source.metadata:
+        copy.bulk_load(path=path, format=ox.RdfFormat.TURTLE, to_graph=graph)
+    found = len(copy)
+    if found != expected:
+        raise CopyMismatch(
+            f"the files of release {source.release} hold {found} quads, the store {expected}"
+        )
+    return copy

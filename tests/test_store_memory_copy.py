@@ -1,0 +1,174 @@
+"""In-memory copies of a built store: :mod:`ezgraph.store.memory_copy`, and an
+:class:`OxigraphStore` that reads its copies once they are loaded (``in_memory=True``)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from ezgraph.publish.build import BuildConfig, build
+from ezgraph.store.base import DescribeRequest, QueryRequest
+from ezgraph.store.memory_copy import CopyMismatch, copy_source, load_copy
+from ezgraph.store.oxigraph import OxigraphStore
+
+ROOT = Path(__file__).resolve().parents[1]
+JSON = "application/sparql-results+json"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("memory") / "dist"
+    build(BuildConfig(ROOT / "data", ROOT / "ontology", ROOT / "shapes", out), log=lambda _: None)
+    return out
+
+
+def _copy_of(dist: Path, target: Path) -> Path:
+    shutil.copytree(dist, target)
+    return target
+
+
+def _without_blank_labels(store: ox.Store) -> list[str]:
+    """The store's quads as N-Quads lines, blank node labels blanked (each load mints its own)."""
+    lines = []
+    for quad in store.quads_for_pattern(None, None, None, None):
+        terms = [quad.subject, quad.predicate, quad.object, quad.graph_name]
+        lines.append(" ".join("_:" if isinstance(t, ox.BlankNode) else str(t) for t in terms))
+    return sorted(lines)
+
+
+def test_the_copy_holds_what_the_store_holds(dist: Path) -> None:
+    disk = ox.Store.read_only(str(dist / "store"))
+    copy = load_copy(copy_source(dist / "store"), disk)
+    assert len(copy) == len(disk) > 5000
+    assert _without_blank_labels(copy) == _without_blank_labels(disk)
+
+
+def test_a_dump_that_is_not_the_manifest_release_is_refused(dist: Path, tmp_path: Path) -> None:
+    other = _copy_of(dist, tmp_path / "dist")
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["release"] = "0123456789abcdef"
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    disk = ox.Store.read_only(str(other / "store"))
+    with pytest.raises(CopyMismatch, match="is not the dump of release 0123456789abcdef"):
+        load_copy(copy_source(other / "store"), disk)
+
+
+def test_files_holding_another_number_of_quads_are_refused(dist: Path, tmp_path: Path) -> None:
+    other = _copy_of(dist, tmp_path / "dist")
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["quads"] -= 1  # the store then holds one quad more than the files say
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    disk = ox.Store.read_only(str(other / "store"))
+    with pytest.raises(CopyMismatch, match=r"hold \d+ quads, the store \d+"):
+        load_copy(copy_source(other / "store"), disk)
+
+
+def test_a_missing_metadata_file_is_an_error(dist: Path, tmp_path: Path) -> None:
+    other = _copy_of(dist, tmp_path / "dist")
+    (other / "dcat.ttl").unlink()
+    disk = ox.Store.read_only(str(other / "store"))
+    with pytest.raises(OSError):
+        load_copy(copy_source(other / "store"), disk)
+
+
+def test_a_store_without_a_manifest_has_no_copy_source(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    assert copy_source(tmp_path / "store") is None
+    (tmp_path / "manifest.json").write_text("[1, 2]")
+    assert copy_source(tmp_path / "store") is None
+
+
+def _marked_dist(dist: Path, target: Path) -> tuple[Path, str, str, str]:
+    """A publish directory whose dump says one thing its store does not: one literal reads
+    "read from memory" (quad count kept, the release renamed to the new dump's digest). What
+    an answer says then tells whether the store or the copy was read."""
+    other = _copy_of(dist, target)
+    lines = gzip.decompress((other / "ezgraph.nq.gz").read_bytes()).decode().splitlines()
+    for index, line in enumerate(lines):
+        quad = next(iter(ox.parse(line.encode(), format=ox.RdfFormat.N_QUADS)))
+        if (isinstance(quad.subject, ox.NamedNode) and "/id/zone/" in quad.subject.value
+                and isinstance(quad.object, ox.Literal) and quad.object.language == "en"):
+            marked = ox.Quad(quad.subject, quad.predicate,
+                             ox.Literal("read from memory", language="en"), quad.graph_name)
+            lines[index] = str(marked) + " ."
+            break
+    else:
+        raise AssertionError("no English literal about a zone in the dump")
+    data = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    (other / "ezgraph.nq.gz").write_bytes(data)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["release"] = hashlib.sha256(data).hexdigest()[:16]
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    return other, quad.subject.value, quad.predicate.value, quad.object.value
+
+
+def _values(store: OxigraphStore, query: str) -> set[str]:
+    body = json.loads(store.query(QueryRequest(query=query, results_media_type=JSON,
+                                               timeout=10)).body)
+    return {row["o"]["value"] for row in body["results"]["bindings"]}
+
+
+def test_the_store_answers_from_its_copies_once_they_are_loaded(dist: Path,
+                                                                 tmp_path: Path) -> None:
+    marked, subject, predicate, original = _marked_dist(dist, tmp_path / "dist")
+    store = OxigraphStore(marked / "store", workers=2, in_memory=True)
+    try:
+        # A lookup is read in this process; the FILTER makes a query for the workers.
+        queries = {
+            "here": "SELECT ?o WHERE {{ <{s}> <{p}> ?o }} # {n}",
+            "worker": "SELECT ?o WHERE {{ <{s}> <{p}> ?o FILTER(LANG(?o) = 'en') }} # {n}",
+        }
+        seen: dict[str, list[bool]] = {name: [] for name in queries}
+        deadline = time.monotonic() + 60
+        n = 0
+        # Every answer is the store's or the copy's; in the end, six in a row are the copy's.
+        while any(seen[name][-6:] != [True] * 6 for name in queries):
+            assert time.monotonic() < deadline, seen
+            for name, query in queries.items():
+                n += 1
+                values = _values(store, query.format(s=subject, p=predicate, n=n))
+                assert "read from memory" in values or original in values
+                seen[name].append("read from memory" in values)
+            time.sleep(0.05)
+        description = store.describe(DescribeRequest(
+            iri=subject, media_type="text/turtle", label_predicates=(), blank_node_depth=1))
+        assert description is not None and b"read from memory" in description.body
+    finally:
+        store.close()
+
+
+def test_a_copy_that_cannot_be_made_leaves_the_store_on_disk(dist: Path, tmp_path: Path) -> None:
+    other = _copy_of(dist, tmp_path / "dist")
+    (other / "void.ttl").write_text("this is not Turtle")
+    store = OxigraphStore(other / "store", workers=2, in_memory=True)
+    try:
+        copy = store._reader._memory
+        assert copy is not None and copy.wait(60)
+        assert copy.failed and copy.store is None
+        count = "SELECT (COUNT(*) AS ?o) WHERE { ?s ?p ?x }"
+        assert int(next(iter(_values(store, count)))) == len(ox.Store.read_only(
+            str(other / "store")))
+    finally:
+        store.close()
+
+
+def test_the_environment_switch_is_checked(dist: Path) -> None:
+    from ezgraph.web.serve import ServeError
+    from ezgraph.web.wsgi import create_app_from_env
+
+    with pytest.raises(ServeError, match="EZGRAPH_IN_MEMORY must be 1 or 0"):
+        create_app_from_env({"EZGRAPH_DIST": str(dist), "EZGRAPH_IN_MEMORY": "maybe"})
+
+
+def test_only_a_publish_directory_is_copied_into_memory(tmp_path: Path) -> None:
+    from ezgraph.web.serve import ServeError, load_state
+
+    with pytest.raises(ServeError, match="publish directory's store only"):
+        load_state(dist=None, data_files=[tmp_path / "x.ttl"], in_memory=True)
