@@ -172,3 +172,36 @@ def test_only_a_publish_directory_is_copied_into_memory(tmp_path: Path) -> None:
 
     with pytest.raises(ServeError, match="publish directory's store only"):
         load_state(dist=None, data_files=[tmp_path / "x.ttl"], in_memory=True)
+
+
+def test_lookups_read_from_memory_are_answered_as_a_worker_answers_them(
+    dist: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    zone = "https://w3id.org/ezgraph/id/zone/cetdz"
+    cases = [
+        (f"SELECT ?p ?o WHERE {{ <{zone}> ?p ?o }}", {}),  # counted first, then written once
+        (f"SELECT ?p ?o WHERE {{ <{zone}> ?p ?o }}", {"max_rows": 2}),  # more than the cap
+        (f"SELECT ?p ?o WHERE {{ <{zone}> ?p ?o }} LIMIT 5", {}),
+        (f"SELECT ?p ?o WHERE {{ <{zone}> ?p ?o }}", {"results_media_type": "text/csv"}),
+    ]
+    store = OxigraphStore(dist / "store", workers=2, in_memory=True, cache_bytes=0)
+    try:
+        deadline = time.monotonic() + 60
+        while not (store._reader.get() is not None and store._reader.in_memory):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        sent: list[str] = []
+        run = store._pool.run
+        monkeypatch.setattr(store._pool, "run", lambda job, timeout: sent.append(job) or run(
+            job, timeout))
+        here = [store.query(QueryRequest(query, **fields)) for query, fields in cases]
+        assert sent == []
+        monkeypatch.setattr(store, "_query_here", lambda job: None)
+        there = [store.query(QueryRequest(query, **fields)) for query, fields in cases]
+        assert len(sent) == len(cases)
+    finally:
+        store.close()
+    for mine, theirs in zip(here, there, strict=True):
+        assert (mine.body, mine.media_type, mine.truncated) == (
+            theirs.body, theirs.media_type, theirs.truncated)
+    assert [answer.truncated for answer in here] == [False, True, False, False]

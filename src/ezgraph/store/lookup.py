@@ -58,6 +58,8 @@ class Lookup:
     #: plus the OFFSET.
     streams: bool
     offset: int = 0
+    #: The LIMIT, when the query has one: no more solutions than that.
+    limit: int | None = None
 
 
 def as_lookup(query: str) -> Lookup | None:
@@ -87,6 +89,7 @@ class _LookupParser:
         self._prefixes: dict[str, str] = {}
         self._streams = True
         self._offset = 0
+        self._limit: int | None = None
         #: The pattern's variables and blank node labels, by name (``?x`` and ``$x`` are one).
         self._variables: list[str] = []
 
@@ -109,7 +112,7 @@ class _LookupParser:
                 raise _NotALookup
         except (_NotALookup, IndexError):
             return None
-        return Lookup(pattern, self._streams, self._offset)
+        return Lookup(pattern, self._streams, self._offset, self._limit)
 
     def _prologue(self) -> None:
         while True:
@@ -175,6 +178,8 @@ class _LookupParser:
                 raise _NotALookup
             if keyword == "OFFSET":
                 self._offset = int(number)
+            else:
+                self._limit = int(number)
 
     def _order_condition(self, optional: bool = False) -> bool:
         token = self._tokens[self._at]

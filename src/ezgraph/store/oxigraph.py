@@ -307,9 +307,20 @@ class OxigraphStore(Store):
             return None
         budget = IN_PROCESS_BUDGET.triples
         streams = lookup.streams and lookup.offset <= budget
-        if not streams and not _matches_at_most(reader, lookup.pattern, budget):
-            return None
-        outcome = run_job(reader, job, max_solutions=budget)
+        # An answer known to fit in max_rows is written at once in the asked format, without
+        # the capped first writing (a third of a lookup's time once the store is in memory).
+        within_cap = False
+        if streams and lookup.limit is not None and lookup.limit <= min(budget, job.max_rows):
+            within_cap = True
+        elif not streams or self._reader.in_memory:
+            # Counted first: that bounds the work of a lookup whose solutions do not stream,
+            # and costs little in memory (from disk, each quad read costs a term lookup).
+            fits = _matches_at_most(reader, lookup.pattern, budget)
+            if not streams and not fits:
+                return None
+            within_cap = fits and budget <= job.max_rows
+        outcome = run_job(reader, job, max_solutions=None if within_cap else budget,
+                          within_cap=within_cap)
         if outcome is None or outcome.status == "error":
             return None  # the worker answers, or reports the error the same way as always
         return outcome
@@ -614,6 +625,8 @@ class _Reader:
         self._pid: int | None = None
         self._failed = False
         self._closed = False
+        #: True once the in-memory copy is what :meth:`get` returns.
+        self.in_memory = False
 
     def get(self) -> Any:
         store, pid, memory = self._store, self._pid, self._memory
@@ -623,6 +636,7 @@ class _Reader:
                 with self._lock:
                     if self._memory is memory and not self._closed:
                         self._store, self._memory = memory.store, None
+                        self.in_memory = True
                 return memory.store
             return store
         with self._lock:

@@ -120,12 +120,15 @@ def worker_main(conn: Connection, store_path: str, copy: CopySource | None = Non
         return
 
 
-def run_job(store: Any, job: Job, max_solutions: int | None = None) -> Outcome | None:
+def run_job(store: Any, job: Job, max_solutions: int | None = None,
+            within_cap: bool = False) -> Outcome | None:
     """Run one query on an open pyoxigraph store and serialize its answer.
 
     With ``max_solutions``, ``None`` is returned as soon as a SELECT has more solutions than
     that (and than ``job.max_rows``, past which the answer is truncated anyway): the reading
-    stops there, and the caller passes the job to a worker that has a time limit."""
+    stops there, and the caller passes the job to a worker that has a time limit.
+    ``within_cap``: the caller knows that a SELECT has at most ``job.max_rows`` solutions, so
+    they are written at once in the asked format, uncounted."""
     import pyoxigraph as ox
 
     options: dict[str, Any] = {"base_iri": job.base_iri}
@@ -142,6 +145,10 @@ def run_job(store: Any, job: Job, max_solutions: int | None = None) -> Outcome |
         if isinstance(result, ox.QueryBoolean):
             return _boolean_outcome(result, job, started)
         if isinstance(result, ox.QuerySolutions):
+            if within_cap and job.results_media_type is not None:
+                body = result.serialize(format=_results_format(ox, job.results_media_type))
+                return Outcome("ok", "SELECT", job.results_media_type, body,
+                               elapsed=time.perf_counter() - started)
             return _solutions_outcome(result, job, started, max_solutions)
         return _triples_outcome(result, job, started)
     except SyntaxError as error:
