@@ -287,6 +287,23 @@ def test_endless_query_is_stopped_while_others_are_answered(endpoint: str) -> No
     assert "time limit" in error.read().decode()
 
 
+def test_a_slow_request_body_does_not_hold_up_other_requests(endpoint: str) -> None:
+    # A client that sends its body slowly keeps one request thread waiting, nothing more.
+    url = urllib.parse.urlsplit(endpoint)
+    query = b"ASK { ?s ?p ?o }"
+    with socket.create_connection((url.hostname, url.port), timeout=10) as slow:
+        slow.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json"
+                     b"\r\nContent-Type: application/sparql-query\r\n"
+                     b"Content-Length: " + str(len(query)).encode() + b"\r\n\r\n" + query[:5])
+        time.sleep(0.3)  # the server is now reading the body
+        started = time.monotonic()
+        answer = wrapper(endpoint, "ASK { ?s ?p ?o } # meanwhile", JSON).query().convert()
+        assert answer["boolean"] is True and time.monotonic() - started < 2
+        slow.sendall(query[5:])
+        reply = b"".join(iter(lambda: slow.recv(65536), b""))  # the server closes
+    assert reply.startswith(b"HTTP/1.1 200") and b'"boolean":true' in reply
+
+
 # --- SERVICE never leaves the server --------------------------------------------------------------
 
 
