@@ -316,8 +316,8 @@ class OxigraphStore(Store):
             # Counted first: that bounds the work of a lookup whose solutions do not stream,
             # and costs little in memory (from disk, each quad read costs a term lookup).
             fits = _matches_at_most(reader, lookup.pattern, budget)
-            if not streams and not fits:
-                return None
+            if not fits and (not streams or budget < job.max_rows):
+                return None  # past the budget before the row cap: a worker answers
             within_cap = fits and budget <= job.max_rows
         outcome = run_job(reader, job, max_solutions=None if within_cap else budget,
                           within_cap=within_cap)
