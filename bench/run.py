@@ -244,6 +244,12 @@ class Server:
         """VmRSS of the server's processes, in MB."""
         return sum(_status_field(pid, "VmRSS:") for pid in self.pids()) / 1024
 
+    def pss_mb(self) -> float:
+        """Proportional set size of the server's processes, in MB: pages shared between them
+        (an in-memory copy of the store that forked workers share) counted once in all, where
+        the RSS sum counts them once per process."""
+        return sum(_smaps_field(pid, "Pss:") for pid in self.pids()) / 1024
+
     def processes(self) -> int:
         return len(self.pids())
 
@@ -269,6 +275,17 @@ def _status_field(pid: int, name: str) -> int:
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as status:
             for line in status:
+                if line.startswith(name):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _smaps_field(pid: int, name: str) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as rollup:
+            for line in rollup:
                 if line.startswith(name):
                     return int(line.split()[1])
     except OSError:
@@ -757,6 +774,8 @@ class SizeResult:
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)
     throughput: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory_mb: dict[str, float] = field(default_factory=dict)
+    #: Proportional set size (:meth:`Server.pss_mb`), beside the RSS sum of ``memory_mb``.
+    pss_mb: dict[str, float] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)
     #: ezgraph's web tier with no store work (:func:`web_floor`).
     floor: dict[str, Any] = field(default_factory=dict)
@@ -888,6 +907,7 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
                     f"{result.floor['median_ms']:.2f} ms, {result.floor['rps']:.0f} req/s, "
                     f"server CPU {result.floor['server_cpu_us'] or 0:.0f} µs/request")
             result.memory_mb[server.name] = server.rss_mb()
+            result.pss_mb[server.name] = server.pss_mb()
             result.processes[server.name] = server.processes()
     finally:
         for server in servers:
@@ -989,15 +1009,22 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
     out += ["", "## Start-up and memory", "",
             "Start-up: until the first answer. Warm: until the server's processes were idle "
             "after starting, i.e. ezgraph's in-memory copies of the store were loaded (the "
-            "measurements below start then); the server answers from disk meanwhile.", "",
+            "measurements below start then); the server answers from disk meanwhile. Memory "
+            "after the runs, over all of a server's processes: PSS (proportional set size) "
+            "counts a page that several processes share once in all, the RSS sum once per "
+            "process (ezgraph's query workers share the in-memory copy of their fork server).",
+            "",
             "| size | ezgraph start-up s | ezgraph warm s | Oxigraph start-up s | "
-            "Oxigraph load + optimize s | ezgraph RSS MB (processes) | Oxigraph RSS MB |",
-            "|---|---|---|---|---|---|---|"]
+            "Oxigraph load + optimize s | ezgraph PSS MB (processes) | ezgraph RSS sum MB | "
+            "Oxigraph PSS MB | Oxigraph RSS MB |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         out.append(f"| {r.size} | {_fmt(r.startup.get('ezgraph'), 2)} | "
                    f"{_fmt(r.warm.get('ezgraph'), 1)} | "
                    f"{_fmt(r.startup.get('oxigraph'), 2)} | {_fmt(r.oxigraph_load_s)} | "
-                   f"{_fmt(r.memory_mb.get('ezgraph'), 0)} ({r.processes.get('ezgraph', '–')}) | "
+                   f"{_fmt(r.pss_mb.get('ezgraph'), 0)} ({r.processes.get('ezgraph', '–')}) | "
+                   f"{_fmt(r.memory_mb.get('ezgraph'), 0)} | "
+                   f"{_fmt(r.pss_mb.get('oxigraph'), 0)} | "
                    f"{_fmt(r.memory_mb.get('oxigraph'), 0)} |")
     out += ["", "## /sparql latency (median ms)", "",
             "\"repeated\": the same query text every run, so ezgraph's response cache answers; "

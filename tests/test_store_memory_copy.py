@@ -224,3 +224,51 @@ def _rows(response: Any) -> list[str]:
         bindings = json.loads(response.body)["results"]["bindings"]
         return sorted(json.dumps(row, sort_keys=True) for row in bindings)
     return sorted(response.body.decode().splitlines())
+
+
+_SHARED_COPY_SCRIPT = """
+import json, os, sys, time
+from ezgraph.store.base import QueryRequest
+from ezgraph.store.oxigraph import OxigraphStore
+
+store = OxigraphStore(sys.argv[1], workers=2, in_memory=True, cache_bytes=0)
+
+def parents():
+    found = []
+    for pid in store._pool.pids():
+        with open(f"/proc/{pid}/stat") as stat:
+            found.append(int(stat.read().rsplit(")", 1)[1].split()[1]))
+    return found
+
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline and (
+        len(parents()) != 2 or len(set(parents())) != 1 or os.getpid() in parents()):
+    time.sleep(0.1)
+query = "SELECT ?o WHERE {{ <{}> <{}> ?o FILTER(LANG(?o) = 'en') }}"
+answers = [store.query(QueryRequest(query=query.format(sys.argv[2], sys.argv[3]) + f" # {n}"))
+           for n in range(4)]
+holder = parents()[0]
+with open(f"/proc/{holder}/cmdline", "rb") as cmdline:
+    command = cmdline.read().decode(errors="replace")
+print(json.dumps({"pid": os.getpid(), "parents": parents(), "holder": command,
+                  "bodies": [answer.body.decode() for answer in answers]}))
+store.close()
+"""
+
+
+def test_the_query_workers_share_one_copy_held_by_a_fork_server(dist: Path,
+                                                                tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    marked, subject, predicate, _ = _marked_dist(dist, tmp_path / "dist")
+    # A process of its own: a process has one fork server, started by its first store.
+    run = subprocess.run([sys.executable, "-c", _SHARED_COPY_SCRIPT, str(marked / "store"),
+                          subject, predicate], capture_output=True, text=True, timeout=120,
+                         check=True)
+    facts = json.loads(run.stdout.strip().splitlines()[-1])
+    # Both workers were forked by one process, not the store's own: the fork server.
+    assert len(facts["parents"]) == 2 and len(set(facts["parents"])) == 1
+    assert facts["parents"][0] != facts["pid"] and "forkserver" in facts["holder"]
+    # And they read the copy (the dump's marked literal), which the fork server loaded.
+    assert all("read from memory" in body for body in facts["bodies"])
