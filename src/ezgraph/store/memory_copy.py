@@ -8,9 +8,11 @@ sum by province 180 -> 35 ms, filter by year 1,170 -> 222 ms, a resource's state
 
 The copy is loaded in a background thread (pyoxigraph's bulk loader releases the GIL), so the
 process answers from the on-disk store from its first request on and switches to the copy once
-the copy is complete and checked. It is made from the publish directory's own files: the
-N-Quads dump, accepted only when its SHA-256 names the manifest's release, with the VoID and
-DCAT files in the metadata graph, as ``ezgraph build`` loads them; and it is used only when it
+the copy is complete and checked (:class:`MemoryCopy`); query workers share the copy a fork
+server loads for them instead (:mod:`ezgraph.store.preload_copy`). It is made from the publish
+directory's own files: the N-Quads dump, accepted only when its SHA-256 names the manifest's
+release, with the VoID and DCAT files in the metadata graph, as ``ezgraph build`` loads them;
+and it is used only when it
 holds exactly as many quads as the store. Any failure leaves the process on the on-disk store,
 with a warning in the log.
 

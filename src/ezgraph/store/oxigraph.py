@@ -128,11 +128,11 @@ class OxigraphStore(Store):
     least 2); ``cache_bytes`` bounds the response cache (0 disables it). ``delete_on_close``
     removes ``path`` on :meth:`close` (for temporary stores made from files).
 
-    ``in_memory``: each process that reads the store (the workers, and this one for lookups and
-    descriptions) also loads an in-memory copy of it in the background, from the publish
-    directory around ``path``, and reads the copy once it is ready (see
-    :mod:`ezgraph.store.memory_copy`): several times faster, for about 420 MB per process at a
-    million triples.
+    ``in_memory``: the store is also read from in-memory copies, made from the publish directory
+    around ``path`` (see :mod:`ezgraph.store.memory_copy`): several times faster. This process
+    loads one in the background for its lookups and descriptions, and the workers are replaced
+    by workers forked from a fork server that holds another, which they share; until then,
+    all read from disk. About 420 MB per copy at a million triples.
 
     Relative IRIs in queries resolve against ``base_iri``: by default the data's persistent base
     (``base`` of the sibling ``manifest.json``, else ``https://w3id.org/ezgraph/``), so
