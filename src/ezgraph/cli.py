@@ -56,10 +56,9 @@ def _parser() -> argparse.ArgumentParser:
                             "release, so a republish shows (default: 5)")
 
     serve.add_argument("--in-memory", action="store_true",
-                       help="also load copies of the store into memory in the background and "
-                            "read them once loaded: several times faster; about 420 MB per copy "
-                            "at a million triples (one for the web process, one its query "
-                            "workers share)")
+                       help="also load the store into memory in the background and read it "
+                            "from there once loaded: several times faster, about 420 MB per "
+                            "process at a million triples")
 
     publish = commands.add_parser("publish", help="load a build into a SPARQL 1.1 store")
     publish.add_argument("--dist", type=Path, default=Path("dist"))

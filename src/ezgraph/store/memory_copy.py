@@ -9,19 +9,17 @@ gains nothing (count by class 41 -> 47 ms).
 
 The copy is loaded in a background thread (pyoxigraph's bulk loader releases the GIL), so the
 process answers from the on-disk store from its first request on and switches to the copy once
-the copy is complete and checked (:class:`MemoryCopy`); query workers share the copy a fork
-server loads for them instead (:mod:`ezgraph.store.preload_copy`). It is made from the publish
-directory's own files: the N-Quads dump, accepted only when its SHA-256 names the manifest's
-release, with the VoID and DCAT files in the metadata graph, as ``ezgraph build`` loads them;
-and it is used only when it holds exactly as many quads as the store. Any failure leaves the
-process on the on-disk store, with a warning in the log.
+the copy is complete and checked. It is made from the publish directory's own files: the
+N-Quads dump, accepted only when its SHA-256 names the manifest's release, with the VoID and
+DCAT files in the metadata graph, as ``ezgraph build`` loads them; and it is used only when it
+holds exactly as many quads as the store. Any failure leaves the process on the on-disk store,
+with a warning in the log.
 
 This module is imported by the query workers: stdlib and pyoxigraph only.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import json
@@ -33,10 +31,6 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-#: The environment variable that tells a fork server which copy to load
-#: (:mod:`ezgraph.store.preload_copy`).
-FORK_SERVER_ENVIRONMENT = "EZGRAPH_FORKSERVER_COPY"
 
 
 class CopyMismatch(Exception):
@@ -56,13 +50,6 @@ class CopySource:
     #: Turtle files loaded into ``metadata_graph`` (the build's VoID and DCAT).
     metadata: tuple[str, ...]
     metadata_graph: str
-
-
-def fork_server_settings(source: CopySource, expected: int) -> dict[str, str]:
-    """The environment that makes a fork server importing :mod:`ezgraph.store.preload_copy`
-    load a copy of ``source`` holding ``expected`` quads."""
-    return {FORK_SERVER_ENVIRONMENT: json.dumps({**dataclasses.asdict(source),
-                                                 "expected": expected})}
 
 
 def copy_source(store_path: str | Path) -> CopySource | None:
@@ -123,22 +110,11 @@ class MemoryCopy:
             self._done.set()
 
 
-def metadata_quads(source: CopySource, disk_store: Any) -> int:
-    """Quads of the store's metadata graph, the only graph not in the dump."""
+def load_copy(source: CopySource, disk_store: Any) -> Any:
+    """A new in-memory pyoxigraph store holding what ``disk_store`` holds, from ``source``'s
+    files; raises :class:`CopyMismatch` or ``OSError`` when they are not that."""
     import pyoxigraph as ox
 
-    graph = ox.NamedNode(source.metadata_graph)
-    return sum(1 for _ in disk_store.quads_for_pattern(None, None, None, graph))
-
-
-def load_copy(source: CopySource, disk_store: Any = None, expected: int | None = None) -> Any:
-    """A new in-memory pyoxigraph store holding what the store holds, from ``source``'s files;
-    raises :class:`CopyMismatch` or ``OSError`` when they are not that. The store's quads are
-    ``expected``, else counted from ``disk_store`` (the dump's count plus the metadata graph's)."""
-    import pyoxigraph as ox
-
-    if expected is None:
-        expected = source.quads + metadata_quads(source, disk_store)
     digest = hashlib.sha256()
     with open(source.nquads, "rb") as raw:
         for chunk in iter(lambda: raw.read(1 << 20), b""):
@@ -146,6 +122,8 @@ def load_copy(source: CopySource, disk_store: Any = None, expected: int | None =
     if not digest.hexdigest().startswith(source.release):
         raise CopyMismatch(f"{source.nquads} is not the dump of release {source.release}")
     graph = ox.NamedNode(source.metadata_graph)
+    # The metadata graph is the only one not in the dump: counted in the store itself.
+    expected = source.quads + sum(1 for _ in disk_store.quads_for_pattern(None, None, None, graph))
     copy = ox.Store()
     with gzip.open(source.nquads, "rb") as stream:
         copy.bulk_load(stream, format=ox.RdfFormat.N_QUADS)

@@ -62,13 +62,7 @@ from ezgraph.store.base import (
     StoreUnavailable,
 )
 from ezgraph.store.lookup import TriplePattern, as_lookup
-from ezgraph.store.memory_copy import (
-    CopySource,
-    MemoryCopy,
-    copy_source,
-    fork_server_settings,
-    metadata_quads,
-)
+from ezgraph.store.memory_copy import CopySource, MemoryCopy, copy_source
 from ezgraph.store.sandbox import warn_unsandboxed
 from ezgraph.store.worker import (
     GRAPH_FORMATS,
@@ -128,11 +122,11 @@ class OxigraphStore(Store):
     least 2); ``cache_bytes`` bounds the response cache (0 disables it). ``delete_on_close``
     removes ``path`` on :meth:`close` (for temporary stores made from files).
 
-    ``in_memory``: the store is also read from in-memory copies, made from the publish directory
-    around ``path`` (see :mod:`ezgraph.store.memory_copy`): several times faster. This process
-    loads one in the background for its lookups and descriptions, and the workers are replaced
-    by workers forked from a fork server that holds another, which they share; until then,
-    all read from disk. About 420 MB per copy at a million triples.
+    ``in_memory``: each process that reads the store (the workers, and this one for lookups and
+    descriptions) also loads an in-memory copy of it in the background, from the publish
+    directory around ``path``, and reads the copy once it is ready (see
+    :mod:`ezgraph.store.memory_copy`): several times faster, for about 420 MB per process at a
+    million triples.
 
     Relative IRIs in queries resolve against ``base_iri``: by default the data's persistent base
     (``base`` of the sibling ``manifest.json``, else ``https://w3id.org/ezgraph/``), so
@@ -560,8 +554,6 @@ class _WorkerTimedOut(Exception):
 
 class _Worker:
     def __init__(self, context: Any, store_path: str, copy: CopySource | None = None):
-        #: The in-memory copy this worker reads once it has it (``None``: the disk store).
-        self.copy = copy
         self.conn, child_conn = context.Pipe(duplex=True)
         self.process = context.Process(
             target=worker_main,
@@ -579,7 +571,7 @@ class _Worker:
 
     def call(self, job: Job | DescribeJob, timeout: float) -> Outcome:
         if not self._ready:
-            self.wait_ready()
+            self._wait_ready()
         try:
             self.conn.send_bytes(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
             if not self._answer.poll(max(timeout, 0.0) * 1000):
@@ -588,7 +580,7 @@ class _Worker:
         except (EOFError, OSError) as error:
             raise _WorkerGone(f"a query worker stopped unexpectedly ({error!r})") from error
 
-    def wait_ready(self) -> None:
+    def _wait_ready(self) -> None:
         try:
             if not self.conn.poll(WORKER_START_TIMEOUT):
                 raise _WorkerGone("a query worker did not start in time")
@@ -676,15 +668,6 @@ class _IdleWorkers(queue.LifoQueue):
     while its CPU caches and its RocksDB block cache are warm (taking turns doubled the time of
     a quick query inside the worker). ``None`` tells waiters the pool is closed."""
 
-    def remove(self, item: _Worker) -> bool:
-        """Take ``item`` out if it is idle; whether it was."""
-        with self.mutex:
-            try:
-                self.queue.remove(item)
-            except ValueError:
-                return False
-            return True
-
     def put_last_choice(self, item: _Worker | None) -> None:
         """Put ``item`` where it is taken after every other idle worker."""
         with self.not_empty:  # shares queue.Queue's mutex, like put()
@@ -694,65 +677,21 @@ class _IdleWorkers(queue.LifoQueue):
 
 
 class _WorkerPool:
-    """A fixed number of worker processes; a thread borrows one per query.
-
-    With ``copy``, the workers first read the store from disk, while a thread starts a fork
-    server that loads an in-memory copy of it (:mod:`ezgraph.store.preload_copy`) and forks
-    new workers from it, which share the copy; each one that is ready replaces a disk reader
-    (an idle one at once, a busy one once its query is answered)."""
+    """A fixed number of worker processes; a thread borrows one per query."""
 
     def __init__(self, store_path: str, size: int, start_method: str,
                  copy: CopySource | None = None):
         self.size = size
         self._store_path = store_path
-        #: The copy the workers started from now on share (once the fork server holds it).
-        self._copy: CopySource | None = None
+        self._copy = copy
         self._context = multiprocessing.get_context(start_method)
         self._idle = _IdleWorkers()
         self._workers: set[_Worker] = set()
-        #: Workers to stop once they are done with the query they answer.
-        self._retiring: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
         with self._lock:
             for _ in range(size):
                 self._idle.put(self._start_worker())
-        if copy is not None:
-            threading.Thread(target=self._fork_from_copy, args=(copy,), daemon=True,
-                             name="ezgraph-copy-workers").start()
-
-    def _fork_from_copy(self, copy: CopySource) -> None:
-        try:
-            import pyoxigraph
-
-            expected = copy.quads + metadata_quads(copy, pyoxigraph.Store.read_only(
-                self._store_path))
-            context = _copy_context(copy, expected)
-            for _ in range(self.size):
-                worker = _Worker(context, self._store_path, copy)  # waits for the copy
-                worker.wait_ready()
-                with self._lock:
-                    if self._closed:
-                        worker.discard()
-                        return
-                    self._workers.add(worker)
-                    self._context, self._copy = context, copy
-                    disk = next((w for w in self._workers
-                                 if w.copy is None and w not in self._retiring), None)
-                    if disk is not None:
-                        self._retiring.add(disk)
-                    self._idle.put(worker)  # first asked: the queue is last in, first out
-                if disk is not None and self._idle.remove(disk):
-                    self._retire(disk)
-        except Exception as error:  # the disk readers keep answering
-            log.warning("query workers sharing an in-memory copy of %s could not be started: "
-                        "%s", self._store_path, error)
-
-    def _retire(self, worker: _Worker) -> None:
-        worker.discard()
-        with self._lock:
-            self._workers.discard(worker)
-            self._retiring.discard(worker)
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -786,19 +725,14 @@ class _WorkerPool:
                 raise StoreUnavailable("the store is closed") from None
             log.error("query worker failed: %s", error)
             raise StoreError(f"the query could not be answered: {error}") from None
-        if worker in self._retiring:
-            self._retire(worker)
-        else:
-            self._idle.put(worker)
+        self._idle.put(worker)
         return outcome
 
     def _replace(self, worker: _Worker) -> None:
         worker.discard()
         with self._lock:
             self._workers.discard(worker)
-            if worker in self._retiring:
-                self._retiring.discard(worker)  # its successor is already there
-            elif not self._closed:
+            if not self._closed:
                 # Still opening the store: the ready workers are asked first.
                 self._idle.put_last_choice(self._start_worker())
 
@@ -822,25 +756,6 @@ class _WorkerPool:
             else:
                 worker.kill()
         self._idle.put(None)
-
-
-_copy_context_lock = threading.Lock()
-#: The copy this process's fork server was asked to hold (there is one fork server per process).
-_fork_server_copy: CopySource | None = None
-
-
-def _copy_context(copy: CopySource, expected: int) -> Any:
-    """multiprocessing's fork server context, the fork server loading ``copy`` before it forks
-    its first worker (when this process has not started it for another copy: the workers of
-    that other store then load a copy each)."""
-    global _fork_server_copy
-    context = multiprocessing.get_context("forkserver")
-    with _copy_context_lock:
-        if _fork_server_copy is None:
-            os.environ.update(fork_server_settings(copy, expected))
-            context.set_forkserver_preload(["ezgraph.store.preload_copy"])
-            _fork_server_copy = copy
-    return context
 
 
 def _shutdown(pool: _WorkerPool, delete: Path | None) -> None:

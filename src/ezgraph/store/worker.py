@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import pickle
 import signal
-import sys
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -92,16 +91,10 @@ def worker_main(conn: Connection, store_path: str, copy: CopySource | None = Non
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     unsandboxed = deny_network()  # before any query: SERVICE must find no network
-    # Forked from a fork server that holds a copy of this store: it is read, shared.
-    preloaded = sys.modules.get("ezgraph.store.preload_copy")
-    store = None
-    if copy is not None and preloaded is not None and copy == preloaded.SOURCE:
-        store, copy = preloaded.STORE, None  # None: the copy failed, read from disk
     try:
         import pyoxigraph
 
-        if store is None:
-            store = pyoxigraph.Store.read_only(store_path)
+        store = pyoxigraph.Store.read_only(store_path)
     except Exception as error:  # reported to the parent, which raises it
         conn.send(("fatal", f"cannot open the Oxigraph store at {store_path}: {error}"))
         return

@@ -37,11 +37,10 @@ variable                   meaning                                            de
 ``EZGRAPH_QUERY_WORKERS``  query worker processes                             CPU count
 ``EZGRAPH_RELEASE_TTL``    with a remote store: seconds between two readings  5
                            of its release (a republish shows within that)
-``EZGRAPH_IN_MEMORY``      ``1``: copies of the store are loaded into memory  ``0``
-                           in the background and read once loaded (several
-                           times faster; about 420 MB per copy at a million
-                           triples: one per web process, one its query
-                           workers share)
+``EZGRAPH_IN_MEMORY``      ``1``: every process also loads the store into     ``0``
+                           memory in the background and reads it from there
+                           once loaded (several times faster; about 420 MB
+                           per process at a million triples)
 =========================  =================================================  ==============
 """
 
