@@ -272,20 +272,18 @@ class Server:
 
 
 def _status_field(pid: int, name: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="utf-8") as status:
-            for line in status:
-                if line.startswith(name):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_field(pid, "status", name)
 
 
 def _smaps_field(pid: int, name: str) -> int:
+    return _proc_field(pid, "smaps_rollup", name)
+
+
+def _proc_field(pid: int, file: str, name: str) -> int:
+    """The number (kB) after ``name`` in ``/proc/PID/FILE``; 0 once the process is gone."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as rollup:
-            for line in rollup:
+        with open(f"/proc/{pid}/{file}", encoding="utf-8") as lines:
+            for line in lines:
                 if line.startswith(name):
                     return int(line.split()[1])
     except OSError:
