@@ -224,3 +224,21 @@ def _rows(response: Any) -> list[str]:
         bindings = json.loads(response.body)["results"]["bindings"]
         return sorted(json.dumps(row, sort_keys=True) for row in bindings)
     return sorted(response.body.decode().splitlines())
+
+
+def test_serving_a_publish_directory_in_memory_reads_its_copy(dist: Path) -> None:
+    from ezgraph.cli import _parser
+    from ezgraph.web.serve import load_state
+
+    args = _parser().parse_args(["serve", "--dist", str(dist), "--in-memory"])
+    state = load_state(dist=args.dist, in_memory=args.in_memory, workers=2)
+    try:
+        deadline = time.monotonic() + 60
+        while not (state.store._reader.get() is not None and state.store._reader.in_memory):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        count = "SELECT (COUNT(*) AS ?o) WHERE { ?s ?p ?x }"
+        assert int(next(iter(_values(state.store, count)))) == len(
+            ox.Store.read_only(str(dist / "store")))
+    finally:
+        state.store.close()
