@@ -21,6 +21,7 @@ from bench.run import (
     round_requests,
     settle,
     throughput_requests,
+    warm_up,
 )
 
 
@@ -125,3 +126,26 @@ def test_settle_waits_until_the_server_has_let_its_threads_go() -> None:
         waited = settle(server, ceiling=50)
         assert waited > 0.2
         assert server.threads() < 50
+
+
+def test_warm_up_waits_until_the_server_is_idle_after_its_start_up_work() -> None:
+    # Busy for its first 1.5 s (a copy of the store loading), idle after.
+    busy = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass\ntime.sleep(60)"
+    with _server_running(busy) as server:
+        server.started_at = time.perf_counter()
+        warm = warm_up(server, timeout=20)
+    assert 1.5 <= warm < 10
+
+
+def test_server_memory_counts_shared_pages_once() -> None:
+    # A parent and a forked child that share 200 MB, untouched since the fork.
+    code = ("import os, time\nblock = bytearray(200 * 2**20)\nparent = os.getpid()\n"
+            "if os.fork() == 0:\n"
+            "    while os.getppid() == parent:  # the child leaves with its parent\n"
+            "        time.sleep(0.05)\n"
+            "else:\n    time.sleep(60)")
+    with _server_running(code) as server:
+        _wait_until(lambda: server.processes() == 2 and server.rss_mb() > 400)
+        rss, pss = server.rss_mb(), server.pss_mb()
+    assert rss > 400  # both processes map the block
+    assert 200 <= pss < rss - 150  # counted once

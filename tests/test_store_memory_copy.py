@@ -16,7 +16,7 @@ import pytest
 
 from ezgraph.publish.build import BuildConfig, build
 from ezgraph.store.base import DescribeRequest, QueryRequest
-from ezgraph.store.memory_copy import CopyMismatch, copy_source, load_copy
+from ezgraph.store.memory_copy import CopyMismatch, CopySource, copy_source, load_copy
 from ezgraph.store.oxigraph import OxigraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def _without_blank_labels(store: ox.Store) -> list[str]:
 
 def test_the_copy_holds_what_the_store_holds(dist: Path) -> None:
     disk = ox.Store.read_only(str(dist / "store"))
-    copy = load_copy(copy_source(dist / "store"), disk)
+    copy = load_copy(_source(dist), disk)
     assert len(copy) == len(disk) > 5000
     assert _without_blank_labels(copy) == _without_blank_labels(disk)
 
@@ -58,7 +58,7 @@ def test_a_dump_that_is_not_the_manifest_release_is_refused(dist: Path, tmp_path
     (other / "manifest.json").write_text(json.dumps(manifest))
     disk = ox.Store.read_only(str(other / "store"))
     with pytest.raises(CopyMismatch, match="is not the dump of release 0123456789abcdef"):
-        load_copy(copy_source(other / "store"), disk)
+        load_copy(_source(other), disk)
 
 
 def test_files_holding_another_number_of_quads_are_refused(dist: Path, tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_files_holding_another_number_of_quads_are_refused(dist: Path, tmp_path:
     (other / "manifest.json").write_text(json.dumps(manifest))
     disk = ox.Store.read_only(str(other / "store"))
     with pytest.raises(CopyMismatch, match=r"hold \d+ quads, the store \d+"):
-        load_copy(copy_source(other / "store"), disk)
+        load_copy(_source(other), disk)
 
 
 def test_a_missing_metadata_file_is_an_error(dist: Path, tmp_path: Path) -> None:
@@ -76,14 +76,33 @@ def test_a_missing_metadata_file_is_an_error(dist: Path, tmp_path: Path) -> None
     (other / "dcat.ttl").unlink()
     disk = ox.Store.read_only(str(other / "store"))
     with pytest.raises(OSError):
-        load_copy(copy_source(other / "store"), disk)
+        load_copy(_source(other), disk)
 
 
 def test_a_store_without_a_manifest_has_no_copy_source(tmp_path: Path) -> None:
-    (tmp_path / "store").mkdir()
-    assert copy_source(tmp_path / "store") is None
-    (tmp_path / "manifest.json").write_text("[1, 2]")
-    assert copy_source(tmp_path / "store") is None
+    assert copy_source(tmp_path / "store", None) is None
+    assert copy_source(tmp_path / "store", {"base": "https://x/", "release": "r"}) is None
+    assert copy_source(tmp_path / "store", {"base": 1, "release": "r", "quads": 3}) is None
+
+
+def test_a_store_asked_for_a_copy_without_a_manifest_says_so(caplog: pytest.LogCaptureFixture,
+                                                            tmp_path: Path) -> None:
+    data = tmp_path / "one.nt"
+    data.write_text("<http://example.org/a> <http://example.org/p> <http://example.org/b> .\n")
+    from ezgraph.store.oxigraph import oxigraph_store_from_files
+
+    with caplog.at_level("WARNING"):
+        store = oxigraph_store_from_files([data], workers=2, in_memory=True)
+    try:
+        assert any("no manifest.json beside it" in r.getMessage() for r in caplog.records)
+        assert _values(store, "SELECT ?o WHERE { <http://example.org/a> ?p ?o }") == {
+            "http://example.org/b"}
+    finally:
+        store.close()
+
+
+def _source(dist: Path) -> CopySource | None:
+    return copy_source(dist / "store", json.loads((dist / "manifest.json").read_text()))
 
 
 def _marked_dist(dist: Path, target: Path) -> tuple[Path, str, str, str]:
@@ -242,3 +261,16 @@ def test_serving_a_publish_directory_in_memory_reads_its_copy(dist: Path) -> Non
             ox.Store.read_only(str(dist / "store")))
     finally:
         state.store.close()
+
+
+def test_the_wsgi_environment_serves_in_memory(dist: Path) -> None:
+    from ezgraph.web.wsgi import create_app_from_env
+
+    app = create_app_from_env({"EZGRAPH_DIST": str(dist), "EZGRAPH_IN_MEMORY": "1",
+                               "EZGRAPH_QUERY_WORKERS": "2"})
+    store = app.extensions["ezgraph"].store
+    try:
+        assert store._reader._copy_source == _source(dist)
+        assert store._pool._copy == _source(dist)  # the workers are handed the copy too
+    finally:
+        store.close()

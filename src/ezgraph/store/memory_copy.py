@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -52,16 +51,14 @@ class CopySource:
     metadata_graph: str
 
 
-def copy_source(store_path: str | Path) -> CopySource | None:
-    """The source of a copy of the store ``ezgraph build`` wrote at ``DIST/store``, from
-    ``DIST/manifest.json``; ``None`` when the store has no such publish directory around it
-    (it is then read from disk)."""
+def copy_source(store_path: str | Path, manifest: dict[str, Any] | None) -> CopySource | None:
+    """The source of a copy of the store ``ezgraph build`` wrote at ``DIST/store``, given
+    ``DIST/manifest.json``; ``None`` when there is no such manifest (the store is then read
+    from disk). Called in the web process only (the workers are handed the result)."""
+    from ezgraph.publish.describe import metadata_graph
+
     dist = Path(store_path).parent
-    try:
-        manifest = json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
-        base, release, quads = manifest["base"], manifest["release"], manifest["quads"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    base, release, quads = ((manifest or {}).get(key) for key in ("base", "release", "quads"))
     if not (isinstance(base, str) and isinstance(release, str) and isinstance(quads, int)):
         return None
     return CopySource(
@@ -70,7 +67,7 @@ def copy_source(store_path: str | Path) -> CopySource | None:
         release=release,
         quads=quads,
         metadata=(str(dist / "void.ttl"), str(dist / "dcat.ttl")),
-        metadata_graph=f"{base}graph/metadata",
+        metadata_graph=metadata_graph(base),
     )
 
 

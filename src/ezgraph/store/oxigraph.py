@@ -151,7 +151,8 @@ class OxigraphStore(Store):
         self.path = Path(path)
         if not (self.path / "CURRENT").is_file():
             raise StoreOpenError(f"{self.path} is not an Oxigraph store (no CURRENT file)")
-        copy = copy_source(self.path) if in_memory else None
+        manifest = _sibling_manifest(self.path)
+        copy = copy_source(self.path, manifest) if in_memory else None
         if in_memory and copy is None:
             log.warning("%s has no manifest.json beside it to copy it from: reading it from "
                         "disk, not memory", self.path)
@@ -166,7 +167,6 @@ class OxigraphStore(Store):
             self, _shutdown, args=(self._pool, self.path if delete_on_close else None),
             exitpriority=10,
         )
-        manifest = _sibling_manifest(self.path)
         try:
             self._counts = _Counts(
                 self.path, manifest, lambda job: self._pool.run(job, COUNT_TIMEOUT)

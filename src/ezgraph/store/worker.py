@@ -145,11 +145,7 @@ def run_job(store: Any, job: Job, max_solutions: int | None = None,
         if isinstance(result, ox.QueryBoolean):
             return _boolean_outcome(result, job, started)
         if isinstance(result, ox.QuerySolutions):
-            if within_cap and job.results_media_type is not None:
-                body = result.serialize(format=_results_format(ox, job.results_media_type))
-                return Outcome("ok", "SELECT", job.results_media_type, body,
-                               elapsed=time.perf_counter() - started)
-            return _solutions_outcome(result, job, started, max_solutions)
+            return _solutions_outcome(result, job, started, max_solutions, within_cap)
         return _triples_outcome(result, job, started)
     except SyntaxError as error:
         return Outcome("syntax", message=str(error))
@@ -342,11 +338,15 @@ def _boolean_outcome(result: Any, job: Job, started: float) -> Outcome:
 
 
 def _solutions_outcome(result: Any, job: Job, started: float,
-                       max_solutions: int | None) -> Outcome | None:
+                       max_solutions: int | None, within_cap: bool = False) -> Outcome | None:
     import pyoxigraph as ox
 
     if job.results_media_type is None:
         return Outcome("not_acceptable", form="SELECT")
+    if within_cap:  # nothing to count: written once, in the asked format
+        body = result.serialize(format=_results_format(ox, job.results_media_type))
+        return Outcome("ok", "SELECT", job.results_media_type, body,
+                       elapsed=time.perf_counter() - started)
     cap = job.max_rows if max_solutions is None else min(max_solutions, job.max_rows)
     # Past the budget, not the row cap: the answer is not this one to give.
     budgeted = cap < job.max_rows

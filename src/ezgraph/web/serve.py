@@ -123,7 +123,6 @@ def _open_dist_store(dist: Path, options: dict[str, Any]) -> Store:
     store_dir = dist / "store"
     if (store_dir / "CURRENT").is_file():
         return OxigraphStore(store_dir, **options)
-    options = {name: value for name, value in options.items() if name != "in_memory"}
     trig = dist / "ezgraph.trig"
     if trig.is_file():
         # A build made with --no-store still has the dump: load it into a temporary store.
