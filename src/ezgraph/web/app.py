@@ -18,6 +18,9 @@ UI blueprints. Cross-cutting behaviour lives here:
   Oxigraph store: its data cannot change while it is open; never for a store others can
   republish to, such as a remote endpoint); ``EZGRAPH_RESPONSE_CACHE_BYTES``
   in the config bounds it (0 turns it off);
+* plain ``GET /sparql?query=…`` requests that miss that cache are answered without Flask's
+  request machinery, from the view's own parts (:mod:`ezgraph.web.sparql_get`);
+  ``EZGRAPH_SPARQL_SHORTCUT`` in the config turns that off (False);
 * ``/health`` answers JSON ``{"status", "triples", "release", "backend"}`` (503 when the store
   cannot answer).
 """
@@ -35,6 +38,7 @@ from ezgraph.web import sparql
 from ezgraph.web.errors import register_error_handlers
 from ezgraph.web.request import EzgraphRequest
 from ezgraph.web.response_cache import DEFAULT_MAX_BYTES, ResponseCache
+from ezgraph.web.sparql_get import SparqlGetShortcut
 from ezgraph.web.state import AppState, get_state
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,11 @@ CORS_ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 CORS_ALLOWED_HEADERS = "Accept, Accept-Language, Content-Type, Cache-Control, X-Requested-With"
 CORS_EXPOSED_HEADERS = (
     "X-Ezgraph-Truncated, X-Ezgraph-Max-Rows, Retry-After, Server-Timing, ETag, Link"
+)
+#: What every response carries, whatever its method.
+CORS_HEADERS = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS),
 )
 
 
@@ -72,6 +81,10 @@ def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:
         _register_optional_blueprint(app, module_name)
     app.add_url_rule("/health", "health", health)
     app.after_request(_cors_headers)
+    if app.config.get("EZGRAPH_SPARQL_SHORTCUT", True):
+        app.wsgi_app = SparqlGetShortcut(  # type: ignore[method-assign]
+            app.wsgi_app, state, CORS_HEADERS
+        )
     cache_bytes = app.config.get("EZGRAPH_RESPONSE_CACHE_BYTES", DEFAULT_MAX_BYTES)
     if (callable(getattr(state.store, "release_if_known", None)) and cache_bytes
             and not getattr(state.store, "release_can_change", False)):
@@ -109,8 +122,8 @@ def health() -> tuple[Response, int]:
 
 
 def _cors_headers(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+    for name, value in CORS_HEADERS:
+        response.headers[name] = value
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = CORS_ALLOWED_METHODS
         response.headers["Access-Control-Allow-Headers"] = request.headers.get(

@@ -44,6 +44,14 @@ def utf8_parameters(raw: bytes, where: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def bare_accept(header: str | None) -> str | None:
+    """The ``Accept`` header every view reads: ``header`` without media type parameters other
+    than ``q``."""
+    if header and ";" in header:  # no ";", no parameter: most requests skip the parsing
+        return accept_without_parameters(header)
+    return header
+
+
 class _UTF8FormParser(FormDataParser):
     def _parse_urlencoded(self, stream: IO[bytes], mimetype: str, content_length: int | None,
                           options: dict[str, str]) -> Any:
@@ -60,8 +68,8 @@ class EzgraphRequest(Request):
     def __init__(self, environ: dict[str, Any], populate_request: bool = True,
                  shallow: bool = False) -> None:
         accept = environ.get("HTTP_ACCEPT")
-        if accept and ";" in accept:  # no ";", no parameter: most requests skip the parsing
-            environ["HTTP_ACCEPT"] = accept_without_parameters(accept)
+        if accept:
+            environ["HTTP_ACCEPT"] = bare_accept(accept)
         super().__init__(environ, populate_request, shallow)
 
     @cached_property

@@ -47,18 +47,25 @@ from rdflib.namespace import RDF, XSD
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from ezgraph.namespaces import SD, VOID
-from ezgraph.store.base import NotAcceptable, QueryRefused, QueryRequest, StoreInfo
+from ezgraph.store.base import (
+    NotAcceptable,
+    QueryRefused,
+    QueryRequest,
+    QueryResponse,
+    StoreInfo,
+)
 from ezgraph.web.errors import error_response
 from ezgraph.web.negotiation import (
     DESCRIPTION_OFFERS,
     FORMAT_PARAMETERS,
+    QueryFormats,
     UnknownFormat,
     content_type,
     negotiate_description_format,
     prefers_html,
     query_formats_for_header,
 )
-from ezgraph.web.state import get_state
+from ezgraph.web.state import AppState, get_state
 
 bp = Blueprint("sparql", __name__)
 
@@ -116,17 +123,9 @@ def endpoint() -> Response:
     except UnknownFormat as error:
         raise BadRequest(str(error)) from None
     state = get_state()
-    query_request = QueryRequest(
-        query=protocol.query,
-        results_media_type=formats.results_media_type,
-        graph_media_type=formats.graph_media_type,
-        default_graph_uris=protocol.default_graph_uris,
-        named_graph_uris=protocol.named_graph_uris,
-        timeout=state.timeout,
-        max_rows=state.max_rows,
-    )
+    query_request = query_request_for(protocol.query, formats, state, protocol)
     try:
-        answer = state.store.query(query_request)
+        answer = _answer(state, query_request)
     except NotAcceptable as error:
         if formats.format_param is None:
             raise
@@ -136,12 +135,44 @@ def endpoint() -> Response:
             kind="NotAcceptable",
         )
     response = Response(answer.body, content_type=content_type(answer.media_type))
-    response.headers["Vary"] = "Accept"
-    response.headers["Server-Timing"] = f"query;dur={answer.elapsed * 1000:.1f}"
-    if answer.truncated:
-        response.headers["X-Ezgraph-Truncated"] = "true"
-        response.headers["X-Ezgraph-Max-Rows"] = str(state.max_rows)
+    response.headers.extend(answer_headers(answer, state.max_rows))
     return response
+
+
+#: WSGI environ key under which :mod:`ezgraph.web.sparql_get` hands over a query whose store
+#: call failed: ``(QueryRequest, exception)``. The view raises the exception instead of asking
+#: the store again (a query that ran out of time must not run out of time twice).
+FAILED_QUERY_KEY = "ezgraph.sparql.failed_query"
+
+
+def _answer(state: AppState, query_request: QueryRequest) -> QueryResponse:
+    failed = request.environ.pop(FAILED_QUERY_KEY, None)
+    if failed is not None and failed[0] == query_request:
+        raise failed[1]
+    return state.store.query(query_request)
+
+
+def query_request_for(query: str, formats: QueryFormats, state: AppState,
+                      protocol: ProtocolRequest | None = None) -> QueryRequest:
+    """The store request for ``query`` (with ``protocol``'s dataset, if given), answered in
+    ``formats`` within the state's limits."""
+    return QueryRequest(
+        query=query,
+        results_media_type=formats.results_media_type,
+        graph_media_type=formats.graph_media_type,
+        default_graph_uris=protocol.default_graph_uris if protocol else (),
+        named_graph_uris=protocol.named_graph_uris if protocol else (),
+        timeout=state.timeout,
+        max_rows=state.max_rows,
+    )
+
+
+def answer_headers(answer: QueryResponse, max_rows: int) -> list[tuple[str, str]]:
+    """The headers of a query answer after ``Content-Type`` and ``Content-Length``."""
+    headers = [("Vary", "Accept"), ("Server-Timing", f"query;dur={answer.elapsed * 1000:.1f}")]
+    if answer.truncated:
+        headers += [("X-Ezgraph-Truncated", "true"), ("X-Ezgraph-Max-Rows", str(max_rows))]
+    return headers
 
 
 def parse_protocol_request(req: Request) -> ProtocolRequest:
