@@ -65,7 +65,7 @@ def apps(make_app: Callable[..., Flask]) -> tuple[Flask, Flask]:
     """The app with the shortcut and without it, neither with a response cache."""
     config = {"EZGRAPH_RESPONSE_CACHE_BYTES": 0}
     return (make_app(config=config, max_rows=5),
-            make_app(config={**config, "EZGRAPH_SPARQL_SHORTCUT": False}, max_rows=5))
+            make_app(config={**config, "EZGRAPH_SHORTCUTS": False}, max_rows=5))
 
 
 @pytest.mark.parametrize(("query_string", "accept"), CASES)
@@ -141,14 +141,14 @@ def test_a_query_that_runs_out_of_time_runs_once(make_app: Callable[..., Flask],
 def test_the_view_asks_the_store_when_the_failure_is_for_another_request(
         make_app: Callable[..., Flask], sample_store: OxigraphStore) -> None:
     """A failure handed over is only raised for the very request it came from."""
-    from ezgraph.web.sparql import FAILED_QUERY_KEY
+    from ezgraph.web.handover import FAILED_CALL_KEY
 
     store = CountingStore(sample_store)
     app = make_app(store=store)
     stale = (QueryRequest(query="SELECT * WHERE { ?s ?p ?o }"), RuntimeError("not this one"))
     response = app.test_client().get(
         "/sparql", query_string={"query": LOOKUP, "format": "json"},
-        environ_base={FAILED_QUERY_KEY: stale})
+        environ_base={FAILED_CALL_KEY: stale})
     assert response.status_code == 200
     assert store.queries == [LOOKUP]
 

@@ -18,9 +18,10 @@ UI blueprints. Cross-cutting behaviour lives here:
   Oxigraph store: its data cannot change while it is open; never for a store others can
   republish to, such as a remote endpoint); ``EZGRAPH_RESPONSE_CACHE_BYTES``
   in the config bounds it (0 turns it off);
-* plain ``GET /sparql?query=…`` requests that miss that cache are answered without Flask's
-  request machinery, from the view's own parts (:mod:`ezgraph.web.sparql_get`);
-  ``EZGRAPH_SPARQL_SHORTCUT`` in the config turns that off (False);
+* plain ``GET /sparql?query=…`` requests and dereferences of identifiers and RDF documents that
+  miss that cache are answered without Flask's request machinery, from the views' own parts
+  (:mod:`ezgraph.web.sparql_get`, :mod:`ezgraph.web.linked_data_get`); ``EZGRAPH_SHORTCUTS``
+  in the config turns them off (False);
 * ``/health`` answers JSON ``{"status", "triples", "release", "backend"}`` (503 when the store
   cannot answer).
 """
@@ -81,10 +82,16 @@ def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:
         _register_optional_blueprint(app, module_name)
     app.add_url_rule("/health", "health", health)
     app.after_request(_cors_headers)
-    if app.config.get("EZGRAPH_SPARQL_SHORTCUT", True):
+    if app.config.get("EZGRAPH_SHORTCUTS", True):
         app.wsgi_app = SparqlGetShortcut(  # type: ignore[method-assign]
             app.wsgi_app, state, CORS_HEADERS
         )
+        if "linked_data" in app.blueprints:
+            from ezgraph.web.linked_data_get import LinkedDataShortcut
+
+            app.wsgi_app = LinkedDataShortcut(  # type: ignore[method-assign]
+                app.wsgi_app, state, CORS_HEADERS
+            )
     cache_bytes = app.config.get("EZGRAPH_RESPONSE_CACHE_BYTES", DEFAULT_MAX_BYTES)
     if (callable(getattr(state.store, "release_if_known", None)) and cache_bytes
             and not getattr(state.store, "release_can_change", False)):

@@ -40,6 +40,7 @@ from ezgraph.store.base import (
 )
 from ezgraph.web import rdfdoc
 from ezgraph.web.errors import retry_after
+from ezgraph.web.handover import raise_attached_failure
 from ezgraph.web.state import AppState, get_state
 
 bp = Blueprint("linked_data", __name__, template_folder="templates")
@@ -80,11 +81,11 @@ BY_EXTENSION = {f.extension: f for f in DOCUMENT_FORMATS}
 def negotiate(formats: Sequence[Format]) -> Format | None:
     """The format the request's ``Accept`` header prefers, the first one when there is no
     header, or None when nothing offered is acceptable (a 406)."""
-    return _negotiate_header(request.headers.get("Accept"), tuple(formats))
+    return negotiate_header(request.headers.get("Accept"), tuple(formats))
 
 
 @lru_cache(maxsize=512)
-def _negotiate_header(header: str | None, formats: tuple[Format, ...]) -> Format | None:
+def negotiate_header(header: str | None, formats: tuple[Format, ...]) -> Format | None:
     # Remembered per raw header: clients repeat the same few, and werkzeug's matching costs a
     # tenth of a millisecond per request.
     accept = parse_accept_header(header, MIMEAccept)
@@ -168,8 +169,8 @@ def editor_url(query: str) -> str:
     return url_for("ui.query_editor", query=query)
 
 
-def release() -> str:
-    state = get_state()
+def release(state: AppState | None = None) -> str:
+    state = state or get_state()
     return rdfdoc.store_release(state.store, state.manifest)
 
 
@@ -285,7 +286,7 @@ def dataset_part(rest: str) -> Response:
 # Documents
 
 
-def _split_extension(path: str) -> tuple[str, Format | None]:
+def split_extension(path: str) -> tuple[str, Format | None]:
     stem, dot, extension = path.rpartition(".")
     if dot and extension in BY_EXTENSION and stem and not stem.endswith("/"):
         return stem, BY_EXTENSION[extension]
@@ -294,7 +295,7 @@ def _split_extension(path: str) -> tuple[str, Format | None]:
 
 @bp.get("/doc/<path:path>")
 def document(path: str) -> Response:
-    stem, chosen = _split_extension(path)
+    stem, chosen = split_extension(path)
     if chosen is not None and not _exists(_iri_for_path(stem)) and _exists(_iri_for_path(path)):
         stem, chosen = path, None  # the IRI itself ends like an extension
     iri = _iri_for_path(stem)
@@ -349,10 +350,10 @@ def describe(iri: str, chosen: Format | None, location: Callable[[Format], str])
             return not_found_response(f"The dataset says nothing about <{iri}>.", iri)
         return not_acceptable(DOCUMENT_FORMATS, links)
 
-    headers = {"Content-Location": links[fmt.extension], "Link": _alternates(links)}
+    headers = {"Content-Location": links[fmt.extension], "Link": alternates(links)}
     if negotiated:
         headers["Vary"] = "Accept"
-    tag = _document_etag(iri, fmt)
+    tag = document_etag(iri, fmt)
     if cached := not_modified(tag, headers, exists=lambda: _exists(iri)):
         return cached
 
@@ -382,11 +383,9 @@ def _rdf_document(iri: str, fmt: Format) -> QueryResponse | None:
     state = get_state()
     max_triples = max(state.max_rows, MAX_DOCUMENT_TRIPLES)
     if state.store.describes_resources:
-        return state.store.describe(DescribeRequest(
-            iri=iri, media_type=fmt.media_type, label_predicates=rdfdoc.LABEL_PREDICATES,
-            blank_node_depth=rdfdoc.BLANK_NODE_DEPTH, timeout=state.timeout,
-            max_triples=max_triples,
-        ))
+        describe_request = describe_request_for(iri, fmt, state)
+        raise_attached_failure(describe_request)  # a shortcut's, when it asked first (handover)
+        return state.store.describe(describe_request)
     if not _exists(iri):
         return None
     return state.store.query(QueryRequest(
@@ -395,8 +394,19 @@ def _rdf_document(iri: str, fmt: Format) -> QueryResponse | None:
     ))
 
 
-def _document_etag(iri: str, fmt: Format) -> str:
-    current = release()
+def describe_request_for(iri: str, fmt: Format, state: AppState) -> DescribeRequest:
+    """What a store that describes resources itself is asked for the document of ``iri``."""
+    return DescribeRequest(
+        iri=iri, media_type=fmt.media_type, label_predicates=rdfdoc.LABEL_PREDICATES,
+        blank_node_depth=rdfdoc.BLANK_NODE_DEPTH, timeout=state.timeout,
+        max_triples=max(state.max_rows, MAX_DOCUMENT_TRIPLES),
+    )
+
+
+def document_etag(iri: str, fmt: Format, state: AppState | None = None) -> str:
+    """The strong ETag of the document of ``iri`` in ``fmt`` ("" when no release names the
+    data: the caller takes it from the body)."""
+    current = release(state)
     if not current:
         return ""  # nothing identifies the data: the ETag is taken from the body instead
     parts = [current, iri, fmt.media_type]
@@ -406,7 +416,7 @@ def _document_etag(iri: str, fmt: Format) -> str:
     return strong_etag(*parts)
 
 
-def _alternates(links: dict[str, str]) -> str:
+def alternates(links: dict[str, str]) -> str:
     return ", ".join(
         f'<{links[f.extension]}>; rel="alternate"; type="{f.media_type}"' for f in DOCUMENT_FORMATS
     )
@@ -489,7 +499,7 @@ def _overview_answer(overview: Overview, extension: str | None) -> Response:
     fmt = BY_EXTENSION[extension] if extension else negotiate(DOCUMENT_FORMATS)
     if fmt is None:
         return not_acceptable(DOCUMENT_FORMATS, links)
-    headers = {"Content-Location": links[fmt.extension], "Link": _alternates(links)}
+    headers = {"Content-Location": links[fmt.extension], "Link": alternates(links)}
     if extension is None:
         headers["Vary"] = "Accept"
     current = release()

@@ -55,6 +55,7 @@ from ezgraph.store.base import (
     StoreInfo,
 )
 from ezgraph.web.errors import error_response
+from ezgraph.web.handover import raise_attached_failure
 from ezgraph.web.negotiation import (
     DESCRIPTION_OFFERS,
     FORMAT_PARAMETERS,
@@ -139,16 +140,8 @@ def endpoint() -> Response:
     return response
 
 
-#: WSGI environ key under which :mod:`ezgraph.web.sparql_get` hands over a query whose store
-#: call failed: ``(QueryRequest, exception)``. The view raises the exception instead of asking
-#: the store again (a query that ran out of time must not run out of time twice).
-FAILED_QUERY_KEY = "ezgraph.sparql.failed_query"
-
-
 def _answer(state: AppState, query_request: QueryRequest) -> QueryResponse:
-    failed = request.environ.pop(FAILED_QUERY_KEY, None)
-    if failed is not None and failed[0] == query_request:
-        raise failed[1]
+    raise_attached_failure(query_request)  # the shortcut's, when it asked first (handover)
     return state.store.query(query_request)
 
 

@@ -13,8 +13,8 @@ Only the plain case is taken: ``GET`` of exactly ``/sparql`` whose query string 
 non-blank ``query`` parameter in UTF-8. Anything else (``HEAD``, ``POST``, format or dataset
 parameters, a byte that is not UTF-8, no query) goes to Flask untouched. When the store raises
 (a syntax error, a refusal, a time-out, a store that is down), the request goes to Flask with
-the failure attached (:data:`~ezgraph.web.sparql.FAILED_QUERY_KEY`): the view raises it again,
-so the error answer is the app's own and the query is not run twice.
+the failure attached (:mod:`ezgraph.web.handover`): the view raises it again, so the error
+answer is the app's own and the query is not run twice.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest
 
+from ezgraph.web.handover import attach_failure
 from ezgraph.web.negotiation import content_type, query_formats_for_header
 from ezgraph.web.request import bare_accept, utf8_parameters
-from ezgraph.web.sparql import FAILED_QUERY_KEY, answer_headers, query_request_for
+from ezgraph.web.sparql import answer_headers, query_request_for
 from ezgraph.web.state import AppState
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -55,7 +56,7 @@ class SparqlGetShortcut:
         try:
             answer = state.store.query(request)
         except Exception as error:  # the view raises it again, through the app's handlers
-            environ[FAILED_QUERY_KEY] = (request, error)
+            attach_failure(environ, request, error)
             return self.app(environ, start_response)
         start_response("200 OK", [
             ("Content-Type", content_type(answer.media_type)),
