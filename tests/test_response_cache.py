@@ -91,9 +91,18 @@ def sparql_path(query: str, **params: str) -> str:
     return "/sparql?" + urllib.parse.urlencode({"query": query, **params})
 
 
+def layers(app: Flask) -> list[object]:
+    """The WSGI middlewares in front of Flask's views (ezgraph.web.shortcuts), outermost first."""
+    found = [app.wsgi_app]
+    while hasattr(found[-1], "app"):
+        found.append(found[-1].app)  # type: ignore[attr-defined]
+    return found
+
+
 def cache_of(app: Flask) -> ResponseCache:
-    assert isinstance(app.wsgi_app, ResponseCache)
-    return app.wsgi_app
+    caches = [layer for layer in layers(app) if isinstance(layer, ResponseCache)]
+    assert len(caches) == 1
+    return caches[0]
 
 
 @pytest.mark.parametrize(("path", "accept"), [
@@ -192,7 +201,7 @@ def test_only_get_is_replayed(server, counted):
 def test_the_cache_is_bounded(web_store, publish_dir, web_app_factory, serve_app, counted):
     dist, manifest = publish_dir
     app = web_app_factory(web_store, dist, manifest)
-    cache = ResponseCache(app.wsgi_app.app, web_store.release_if_known, max_bytes=20_000)
+    cache = ResponseCache(cache_of(app).app, web_store.release_if_known, max_bytes=20_000)
     app.wsgi_app = cache  # type: ignore[method-assign]
     base_url = serve_app(app)
     for limit in range(1, 40):
@@ -207,7 +216,7 @@ def test_no_cache_when_turned_off(web_store, publish_dir, web_app_factory):
     from ezgraph.web.state import AppState
 
     app = create_app(AppState(store=web_store), {"EZGRAPH_RESPONSE_CACHE_BYTES": 0})
-    assert not isinstance(app.wsgi_app, ResponseCache)
+    assert not any(isinstance(layer, ResponseCache) for layer in layers(app))
 
 
 def test_a_dereference_reads_the_store_once_and_never_waits_for_a_query_worker(

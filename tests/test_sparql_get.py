@@ -3,6 +3,7 @@ same answers as the view, byte for byte; everything else, failures included, thr
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -162,3 +163,26 @@ def test_sparqlwrapper_over_http_gets_the_shortcuts_answers(
     result = client.queryAndConvert()
     predicates = {row["p"]["value"] for row in result["results"]["bindings"]}  # type: ignore[index]
     assert "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" in predicates
+
+
+def test_a_query_waiting_for_its_worker_holds_up_no_lookup(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(timeout=3.0)
+    slow: list[int] = []
+
+    def endless() -> None:
+        response = app.test_client().get("/sparql", query_string={"query": ENDLESS},
+                                          headers={"Accept": "application/json"})
+        slow.append(response.status_code)
+
+    thread = threading.Thread(target=endless)
+    thread.start()
+    time.sleep(0.5)  # the endless query is with a worker now
+    started = time.perf_counter()
+    response = app.test_client().get("/sparql", query_string={"query": LOOKUP},
+                                      headers={"Accept": "application/json"})
+    elapsed = time.perf_counter() - started
+    thread.join(10)
+    assert response.status_code == 200
+    assert elapsed < 1.0, f"the lookup waited {elapsed:.1f} s behind the endless query"
+    assert slow == [503]

@@ -35,11 +35,9 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from ezgraph.store.base import StoreError
-from ezgraph.web import sparql
+from ezgraph.web import shortcuts, sparql
 from ezgraph.web.errors import register_error_handlers
 from ezgraph.web.request import EzgraphRequest
-from ezgraph.web.response_cache import DEFAULT_MAX_BYTES, ResponseCache
-from ezgraph.web.sparql_get import SparqlGetShortcut
 from ezgraph.web.state import AppState, get_state
 
 log = logging.getLogger(__name__)
@@ -82,23 +80,7 @@ def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:
         _register_optional_blueprint(app, module_name)
     app.add_url_rule("/health", "health", health)
     app.after_request(_cors_headers)
-    if app.config.get("EZGRAPH_SHORTCUTS", True):
-        app.wsgi_app = SparqlGetShortcut(  # type: ignore[method-assign]
-            app.wsgi_app, state, CORS_HEADERS
-        )
-        if "linked_data" in app.blueprints:
-            from ezgraph.web.linked_data_get import LinkedDataShortcut
-
-            app.wsgi_app = LinkedDataShortcut(  # type: ignore[method-assign]
-                app.wsgi_app, state, CORS_HEADERS
-            )
-    cache_bytes = app.config.get("EZGRAPH_RESPONSE_CACHE_BYTES", DEFAULT_MAX_BYTES)
-    if (callable(getattr(state.store, "release_if_known", None)) and cache_bytes
-            and not getattr(state.store, "release_can_change", False)):
-        # Asked on every request: the cache follows the store's release, whatever it is now.
-        app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
-            app.wsgi_app, lambda: state.store.release_if_known(), cache_bytes  # type: ignore[attr-defined]
-        )
+    shortcuts.install(app, state, CORS_HEADERS)
     return app
 
 

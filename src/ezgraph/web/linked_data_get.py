@@ -8,7 +8,7 @@ sits between the response cache and Flask and answers the plain cases itself, bu
 Linked Data views' own parts (:func:`~ezgraph.web.linked_data.describe_request_for`,
 :func:`~ezgraph.web.linked_data.document_etag`, :func:`~ezgraph.web.linked_data.alternates`,
 the same negotiation, the app's CORS headers), so that its answers are the views' byte for byte
-and header for header; the tests compare the two.
+and header for header; the tests compare the two. Where it sits: :mod:`ezgraph.web.shortcuts`.
 
 The plain cases: ``GET`` of an ASCII path with no empty segment, no ``SCRIPT_NAME``, no
 conditional header, an ``Accept`` that negotiates an RDF format, a store that describes
@@ -74,18 +74,20 @@ class LinkedDataShortcut:
         if (path.startswith((DOCUMENT_PREFIX, *IDENTIFIER_PREFIXES))
                 and environ.get("REQUEST_METHOD") == "GET" and _plain(environ, path)
                 and self._state.store.describes_resources):
-            fmt = negotiate_header(bare_accept(environ.get("HTTP_ACCEPT")), DOCUMENT_FORMATS)
-            if fmt in RDF_FORMATS:
-                assert fmt is not None
-                if path.startswith(DOCUMENT_PREFIX):
-                    answer = self._document(environ, path[len(DOCUMENT_PREFIX):], fmt)
-                else:
-                    answer = self._see_other(environ, path[1:], fmt)
+            answer = self._answer(environ, path)
         if answer is None:
             return self.app(environ, start_response)
         status, headers, body = answer
         start_response(status, [*headers, *self._extra_headers])
         return [body]
+
+    def _answer(self, environ: dict[str, Any], path: str) -> Answer | None:
+        fmt = negotiate_header(bare_accept(environ.get("HTTP_ACCEPT")), DOCUMENT_FORMATS)
+        if fmt is None or fmt not in RDF_FORMATS:
+            return None
+        if path.startswith(DOCUMENT_PREFIX):
+            return self._document(environ, path[len(DOCUMENT_PREFIX):], fmt)
+        return self._see_other(environ, path[1:], fmt)
 
     def _see_other(self, environ: dict[str, Any], path: str, fmt: Format) -> Answer | None:
         """``linked_data._see_other`` for an RDF client: the document is read now (the client

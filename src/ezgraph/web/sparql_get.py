@@ -7,7 +7,7 @@ the store). :class:`SparqlGetShortcut` sits between the response cache and Flask
 such a request itself, built from the view's own parts (:func:`~ezgraph.web.sparql
 .query_request_for`, :func:`~ezgraph.web.sparql.answer_headers`, the same ``Accept`` reading
 and negotiation, the app's CORS headers), so that its answers are the view's byte for byte and
-header for header; the tests compare the two.
+header for header; the tests compare the two. Where it sits: :mod:`ezgraph.web.shortcuts`.
 
 Only the plain case is taken: ``GET`` of exactly ``/sparql`` whose query string is one
 non-blank ``query`` parameter in UTF-8. Anything else (``HEAD``, ``POST``, format or dataset
@@ -47,9 +47,16 @@ class SparqlGetShortcut:
                  ) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != "/sparql":
             return self.app(environ, start_response)
+        answer = self._answer(environ)
+        if answer is None:
+            return self.app(environ, start_response)
+        start_response("200 OK", answer[0])
+        return [answer[1]]
+
+    def _answer(self, environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bytes] | None:
         query = _plain_query(environ.get("QUERY_STRING", ""))
         if query is None:
-            return self.app(environ, start_response)
+            return None
         state = self._state
         formats = query_formats_for_header(bare_accept(environ.get("HTTP_ACCEPT")), ())
         request = query_request_for(query, formats, state)
@@ -57,14 +64,13 @@ class SparqlGetShortcut:
             answer = state.store.query(request)
         except Exception as error:  # the view raises it again, through the app's handlers
             attach_failure(environ, request, error)
-            return self.app(environ, start_response)
-        start_response("200 OK", [
+            return None
+        return [
             ("Content-Type", content_type(answer.media_type)),
             ("Content-Length", str(len(answer.body))),
             *answer_headers(answer, state.max_rows),
             *self._extra_headers,
-        ])
-        return [answer.body]
+        ], answer.body
 
 
 def _plain_query(query_string: str) -> str | None:
