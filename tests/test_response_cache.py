@@ -92,7 +92,7 @@ def sparql_path(query: str, **params: str) -> str:
 
 
 def layers(app: Flask) -> list[object]:
-    """The WSGI middlewares in front of Flask's views (ezgraph.web.shortcuts), outermost first."""
+    """The WSGI middlewares in front of Flask's views (ezgraph.web.stack), outermost first."""
     found = [app.wsgi_app]
     while hasattr(found[-1], "app"):
         found.append(found[-1].app)  # type: ignore[attr-defined]

@@ -142,7 +142,7 @@ def test_a_query_that_runs_out_of_time_runs_once(make_app: Callable[..., Flask],
 def test_the_view_asks_the_store_when_the_failure_is_for_another_request(
         make_app: Callable[..., Flask], sample_store: OxigraphStore) -> None:
     """A failure handed over is only raised for the very request it came from."""
-    from ezgraph.web.handover import FAILED_CALL_KEY
+    from ezgraph.web.shortcut import FAILED_CALL_KEY
 
     store = CountingStore(sample_store)
     app = make_app(store=store)

@@ -35,7 +35,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from ezgraph.store.base import StoreError
-from ezgraph.web import shortcuts, sparql
+from ezgraph.web import sparql, stack
 from ezgraph.web.errors import register_error_handlers
 from ezgraph.web.request import EzgraphRequest
 from ezgraph.web.state import AppState, get_state
@@ -80,7 +80,7 @@ def create_app(state: AppState, config: dict[str, Any] | None = None) -> Flask:
         _register_optional_blueprint(app, module_name)
     app.add_url_rule("/health", "health", health)
     app.after_request(_cors_headers)
-    shortcuts.install(app, state, CORS_HEADERS)
+    stack.install(app, state, CORS_HEADERS)
     return app
 
 

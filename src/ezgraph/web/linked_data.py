@@ -40,7 +40,7 @@ from ezgraph.store.base import (
 )
 from ezgraph.web import rdfdoc
 from ezgraph.web.errors import retry_after
-from ezgraph.web.handover import raise_attached_failure
+from ezgraph.web.shortcut import raise_attached_failure
 from ezgraph.web.state import AppState, get_state
 
 bp = Blueprint("linked_data", __name__, template_folder="templates")
@@ -384,7 +384,7 @@ def _rdf_document(iri: str, fmt: Format) -> QueryResponse | None:
     max_triples = max(state.max_rows, MAX_DOCUMENT_TRIPLES)
     if state.store.describes_resources:
         describe_request = describe_request_for(iri, fmt, state)
-        raise_attached_failure(describe_request)  # a shortcut's, when it asked first (handover)
+        raise_attached_failure(describe_request)  # a shortcut's, when it asked first (web.shortcut)
         return state.store.describe(describe_request)
     if not _exists(iri):
         return None

@@ -8,27 +8,25 @@ sits between the response cache and Flask and answers the plain cases itself, bu
 Linked Data views' own parts (:func:`~ezgraph.web.linked_data.describe_request_for`,
 :func:`~ezgraph.web.linked_data.document_etag`, :func:`~ezgraph.web.linked_data.alternates`,
 the same negotiation, the app's CORS headers), so that its answers are the views' byte for byte
-and header for header; the tests compare the two. Where it sits: :mod:`ezgraph.web.shortcuts`.
+and header for header; the tests compare the two. Where it sits: :mod:`ezgraph.web.stack`.
 
 The plain cases: ``GET`` of an ASCII path with no empty segment, no ``SCRIPT_NAME``, no
 conditional header, an ``Accept`` that negotiates an RDF format, a store that describes
 resources itself (the embedded Oxigraph store), and a resource it knows. Everything else (HTML
 pages, extensions such as ``.ttl``, ``If-None-Match``, an unknown IRI, ``/doc?iri=…``) goes
 to Flask untouched, and a store failure goes there attached to the request
-(:mod:`ezgraph.web.handover`), so that it is rendered by the app's own handlers and the store
+(:mod:`ezgraph.web.shortcut`), so that it is rendered by the app's own handlers and the store
 is not asked twice.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
 from ezgraph.store.base import QueryResponse
-from ezgraph.web.handover import attach_failure
 from ezgraph.web.linked_data import (
     DOCUMENT_FORMATS,
     RDF_FORMATS,
@@ -40,10 +38,7 @@ from ezgraph.web.linked_data import (
     split_extension,
 )
 from ezgraph.web.request import bare_accept
-from ezgraph.web.state import AppState
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-Answer = tuple[str, list[tuple[str, str]], bytes]
+from ezgraph.web.shortcut import Answer, Shortcut, attach_failure
 
 #: Paths that name things and answer 303 to their documents (the routes of
 #: :mod:`ezgraph.web.linked_data`).
@@ -57,29 +52,16 @@ _CONDITIONAL_HEADERS = (
 )
 
 
-class LinkedDataShortcut:
-    """WSGI middleware: plain dereferences answered from ``state``'s store, the rest passed to
-    ``app`` (see the module docstring). ``extra_headers`` close every answer, as the app's
-    ``after_request`` hooks would add them."""
+class LinkedDataShortcut(Shortcut):
+    """Plain dereferences answered from the store (see the module docstring)."""
 
-    def __init__(self, app: WSGIApp, state: AppState, extra_headers: Sequence[tuple[str, str]]):
-        self.app = app
-        self._state = state
-        self._extra_headers = list(extra_headers)
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
-        answer = None
+    def answer(self, environ: dict[str, Any]) -> Answer | None:
         path = environ.get("PATH_INFO", "")
-        if (path.startswith((DOCUMENT_PREFIX, *IDENTIFIER_PREFIXES))
+        if not (path.startswith((DOCUMENT_PREFIX, *IDENTIFIER_PREFIXES))
                 and environ.get("REQUEST_METHOD") == "GET" and _plain(environ, path)
                 and self._state.store.describes_resources):
-            answer = self._answer(environ, path)
-        if answer is None:
-            return self.app(environ, start_response)
-        status, headers, body = answer
-        start_response(status, [*headers, *self._extra_headers])
-        return [body]
+            return None
+        return self._answer(environ, path)
 
     def _answer(self, environ: dict[str, Any], path: str) -> Answer | None:
         fmt = negotiate_header(bare_accept(environ.get("HTTP_ACCEPT")), DOCUMENT_FORMATS)

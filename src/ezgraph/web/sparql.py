@@ -55,7 +55,6 @@ from ezgraph.store.base import (
     StoreInfo,
 )
 from ezgraph.web.errors import error_response
-from ezgraph.web.handover import raise_attached_failure
 from ezgraph.web.negotiation import (
     DESCRIPTION_OFFERS,
     FORMAT_PARAMETERS,
@@ -66,6 +65,7 @@ from ezgraph.web.negotiation import (
     prefers_html,
     query_formats_for_header,
 )
+from ezgraph.web.shortcut import raise_attached_failure
 from ezgraph.web.state import AppState, get_state
 
 bp = Blueprint("sparql", __name__)
@@ -141,7 +141,7 @@ def endpoint() -> Response:
 
 
 def _answer(state: AppState, query_request: QueryRequest) -> QueryResponse:
-    raise_attached_failure(query_request)  # the shortcut's, when it asked first (handover)
+    raise_attached_failure(query_request)  # the shortcut's, when it asked first (web.shortcut)
     return state.store.query(query_request)
 
 

@@ -7,53 +7,34 @@ the store). :class:`SparqlGetShortcut` sits between the response cache and Flask
 such a request itself, built from the view's own parts (:func:`~ezgraph.web.sparql
 .query_request_for`, :func:`~ezgraph.web.sparql.answer_headers`, the same ``Accept`` reading
 and negotiation, the app's CORS headers), so that its answers are the view's byte for byte and
-header for header; the tests compare the two. Where it sits: :mod:`ezgraph.web.shortcuts`.
+header for header; the tests compare the two. Where it sits: :mod:`ezgraph.web.stack`.
 
 Only the plain case is taken: ``GET`` of exactly ``/sparql`` whose query string is one
 non-blank ``query`` parameter in UTF-8. Anything else (``HEAD``, ``POST``, format or dataset
 parameters, a byte that is not UTF-8, no query) goes to Flask untouched. When the store raises
 (a syntax error, a refusal, a time-out, a store that is down), the request goes to Flask with
-the failure attached (:mod:`ezgraph.web.handover`): the view raises it again, so the error
+the failure attached (:mod:`ezgraph.web.shortcut`): the view raises it again, so the error
 answer is the app's own and the query is not run twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from werkzeug.exceptions import BadRequest
 
-from ezgraph.web.handover import attach_failure
 from ezgraph.web.negotiation import content_type, query_formats_for_header
 from ezgraph.web.request import bare_accept, utf8_parameters
+from ezgraph.web.shortcut import Answer, Shortcut, attach_failure
 from ezgraph.web.sparql import answer_headers, query_request_for
-from ezgraph.web.state import AppState
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class SparqlGetShortcut:
-    """WSGI middleware: plain ``GET /sparql?query=…`` answered from ``state``'s store, the rest
-    passed to ``app`` (see the module docstring). ``extra_headers`` close every answer, as the
-    app's ``after_request`` hooks would add them."""
+class SparqlGetShortcut(Shortcut):
+    """Plain ``GET /sparql?query=…`` answered from the store (see the module docstring)."""
 
-    def __init__(self, app: WSGIApp, state: AppState, extra_headers: Sequence[tuple[str, str]]):
-        self.app = app
-        self._state = state
-        self._extra_headers = list(extra_headers)
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def answer(self, environ: dict[str, Any]) -> Answer | None:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != "/sparql":
-            return self.app(environ, start_response)
-        answer = self._answer(environ)
-        if answer is None:
-            return self.app(environ, start_response)
-        start_response("200 OK", answer[0])
-        return [answer[1]]
-
-    def _answer(self, environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bytes] | None:
+            return None
         query = _plain_query(environ.get("QUERY_STRING", ""))
         if query is None:
             return None
@@ -65,11 +46,10 @@ class SparqlGetShortcut:
         except Exception as error:  # the view raises it again, through the app's handlers
             attach_failure(environ, request, error)
             return None
-        return [
+        return "200 OK", [
             ("Content-Type", content_type(answer.media_type)),
             ("Content-Length", str(len(answer.body))),
             *answer_headers(answer, state.max_rows),
-            *self._extra_headers,
         ], answer.body
 
 

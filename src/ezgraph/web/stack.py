@@ -17,16 +17,14 @@ session, the turns cost throughput: 3,245 and 3,282 distinct lookups/s with them
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from flask import Flask
 
 from ezgraph.web.response_cache import DEFAULT_MAX_BYTES, ResponseCache
+from ezgraph.web.shortcut import WSGIApp
 from ezgraph.web.sparql_get import SparqlGetShortcut
 from ezgraph.web.state import AppState
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def install(app: Flask, state: AppState, extra_headers: Sequence[tuple[str, str]]) -> None:
