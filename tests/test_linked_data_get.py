@@ -139,3 +139,11 @@ def test_a_store_failure_is_rendered_by_the_views_and_asked_once(
     assert store.describes == ["https://w3id.org/ezgraph/id/zone/cetdz"]
     store.describes.clear()
     assert answer == _answer(_app(store, publish_dir, EZGRAPH_SHORTCUTS=False), path, TURTLE, {})
+
+
+def test_under_a_script_root_the_views_answer(apps: tuple[Flask, Flask]) -> None:
+    """Links carry the script root there, which only Flask's url_for adds."""
+    answers = [app.test_client().get("/id/zone/cetdz", headers={"Accept": TURTLE},
+                                     base_url="http://localhost/ld") for app in apps]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"] == (
+        "/ld/doc/id/zone/cetdz")

@@ -381,7 +381,6 @@ def describe(iri: str, chosen: Format | None, location: Callable[[Format], str])
 def _rdf_document(iri: str, fmt: Format) -> QueryResponse | None:
     """The RDF document of ``iri``, or ``None`` when the store knows nothing about it."""
     state = get_state()
-    max_triples = max(state.max_rows, MAX_DOCUMENT_TRIPLES)
     if state.store.describes_resources:
         describe_request = describe_request_for(iri, fmt, state)
         raise_attached_failure(describe_request)  # a shortcut's, when it asked first (web.shortcut)
@@ -390,7 +389,8 @@ def _rdf_document(iri: str, fmt: Format) -> QueryResponse | None:
         return None
     return state.store.query(QueryRequest(
         query=rdfdoc.document_query(iri, state.data_base), results_media_type=None,
-        graph_media_type=fmt.media_type, timeout=state.timeout, max_rows=max_triples,
+        graph_media_type=fmt.media_type, timeout=state.timeout,
+        max_rows=_max_document_triples(state),
     ))
 
 
@@ -399,8 +399,12 @@ def describe_request_for(iri: str, fmt: Format, state: AppState) -> DescribeRequ
     return DescribeRequest(
         iri=iri, media_type=fmt.media_type, label_predicates=rdfdoc.LABEL_PREDICATES,
         blank_node_depth=rdfdoc.BLANK_NODE_DEPTH, timeout=state.timeout,
-        max_triples=max(state.max_rows, MAX_DOCUMENT_TRIPLES),
+        max_triples=_max_document_triples(state),
     )
+
+
+def _max_document_triples(state: AppState) -> int:
+    return max(state.max_rows, MAX_DOCUMENT_TRIPLES)
 
 
 def document_etag(iri: str, fmt: Format, state: AppState | None = None) -> str:
