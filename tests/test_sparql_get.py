@@ -40,12 +40,20 @@ CASES = [
     ("query=" + quote("INSERT DATA { <a:b> <a:c> <a:d> }"), "text/plain"),
     (f"query={quote(SELECT)}", "image/png"),
     (f"query={quote(CONSTRUCT)}", "application/sparql-results+json"),
-    # not plain: straight to the view
+    # the view's own parameter reading decides what the shortcut takes
     ("query=%FF", "application/json"),
     ("query=+", None),
     (f"query={quote(SELECT)}&format=csv", None),
+    (f"query={quote(CONSTRUCT)}&format=csv", None),
+    (f"query={quote(SELECT)}&output=tsv&results=csv", None),
+    (f"query={quote(SELECT)}&format=nonsense", None),
+    (f"query={quote(SELECT)}&update=CLEAR+ALL", None),
     (f"query={quote(SELECT)}&query={quote(SELECT)}", None),
     (f"query={quote(SELECT)}&default-graph-uri=https%3A%2F%2Fw3id.org%2Fezgraph%2Fgraph%2Fa", None),
+    (f"query={quote(SELECT)}&default-graph-uri="
+     f"{quote('https://w3id.org/ezgraph/graph/source/changchun-etdz', safe='')}", "text/csv"),
+    (f"query={quote(SELECT)}&named-graph-uri="
+     f"{quote('https://w3id.org/ezgraph/graph/ontology', safe='')}", "text/csv"),
     ("", "application/sparql-results+json"),
 ]
 
@@ -94,10 +102,12 @@ def test_plain_gets_skip_flask_and_the_rest_go_through_it(
     plain = client.get("/sparql", query_string={"query": LOOKUP},
                        headers={"Accept": "application/sparql-results+json"})
     assert plain.status_code == 200 and plain.json["results"]["bindings"]
+    with_format = client.get("/sparql", query_string={"query": LOOKUP, "format": "csv"})
+    assert with_format.status_code == 200 and with_format.mimetype == "text/csv"
     assert seen == []
 
     for response in (
-        client.get("/sparql", query_string={"query": LOOKUP, "format": "json"}),
+        client.get("/sparql", query_string={"query": LOOKUP, "update": "CLEAR ALL"}),
         client.post("/sparql", data={"query": LOOKUP}),
         client.head("/sparql", query_string={"query": LOOKUP}),
         client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s }"}),
@@ -147,8 +157,8 @@ def test_the_view_asks_the_store_when_the_failure_is_for_another_request(
     store = CountingStore(sample_store)
     app = make_app(store=store)
     stale = (QueryRequest(query="SELECT * WHERE { ?s ?p ?o }"), RuntimeError("not this one"))
-    response = app.test_client().get(
-        "/sparql", query_string={"query": LOOKUP, "format": "json"},
+    response = app.test_client().post(  # a POST: the view asks, not the shortcut
+        "/sparql", data={"query": LOOKUP, "format": "json"},
         environ_base={FAILED_CALL_KEY: stale})
     assert response.status_code == 200
     assert store.queries == [LOOKUP]

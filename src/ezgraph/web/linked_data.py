@@ -116,6 +116,11 @@ def strong_etag(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:40]
 
 
+def body_etag(body: bytes) -> str:
+    """The entity tag of a document that no release names: taken from its bytes."""
+    return hashlib.sha256(body).hexdigest()[:40]
+
+
 def not_modified(etag: str, headers: dict[str, str],
                  exists: Callable[[], bool] | None = None) -> Response | None:
     """A 304 when the request's ``If-None-Match`` matches ``etag``.
@@ -370,7 +375,7 @@ def describe(iri: str, chosen: Format | None, location: Callable[[Format], str])
             headers["X-Ezgraph-Truncated"] = "true"
 
     if not tag:
-        tag = hashlib.sha256(body).hexdigest()[:40]
+        tag = body_etag(body)
         if cached := not_modified(tag, headers):
             return cached
     answer = Response(body, content_type=fmt.content_type, headers=headers)
@@ -521,10 +526,10 @@ def _overview_answer(overview: Overview, extension: str | None) -> Response:
                  else rdfdoc.namespace_contents_query(overview.namespace))
         body = state.store.query(QueryRequest(
             query=query, results_media_type=None, graph_media_type=fmt.media_type,
-            timeout=state.timeout, max_rows=max(state.max_rows, 100_000),
+            timeout=state.timeout, max_rows=_max_document_triples(state),
         )).body
     if not tag:
-        tag = hashlib.sha256(body).hexdigest()[:40]
+        tag = body_etag(body)
         if cached := not_modified(tag, headers):
             return cached
     answer = Response(body, content_type=fmt.content_type, headers=headers)

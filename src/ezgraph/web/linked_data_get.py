@@ -21,10 +21,10 @@ is not asked twice.
 
 from __future__ import annotations
 
-import hashlib
-from html import escape
 from typing import Any
 from urllib.parse import quote
+
+from werkzeug.utils import redirect
 
 from ezgraph.store.base import QueryResponse
 from ezgraph.web.linked_data import (
@@ -32,12 +32,14 @@ from ezgraph.web.linked_data import (
     RDF_FORMATS,
     Format,
     alternates,
+    body_etag,
     describe_request_for,
     document_etag,
     negotiate_header,
     split_extension,
 )
 from ezgraph.web.request import bare_accept
+from ezgraph.web.response_cache import CONDITIONAL_HEADERS
 from ezgraph.web.shortcut import Answer, Shortcut, attach_failure
 
 #: Paths that name things and answer 303 to their documents (the routes of
@@ -46,10 +48,6 @@ IDENTIFIER_PREFIXES = ("/id/", "/def/", "/shapes/", "/graph/", "/dataset/")
 DOCUMENT_PREFIX = "/doc/"
 #: werkzeug's ``path`` converter quotes everything but these when it builds a URL.
 _PATH_SAFE = "!$&'()*+,/:;=@"
-_CONDITIONAL_HEADERS = (
-    "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
-    "HTTP_IF_RANGE", "HTTP_RANGE",
-)
 
 
 class LinkedDataShortcut(Shortcut):
@@ -76,17 +74,9 @@ class LinkedDataShortcut(Shortcut):
         asks for it next, and the store keeps it), which also tells whether the IRI is known."""
         if self._read(environ, self._state.data_base + path, fmt) is None:
             return None
-        location = DOCUMENT_PREFIX + quote(path, safe=_PATH_SAFE)
-        shown = escape(location)
-        body = ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
-                "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the "
-                f'target URL: <a href="{shown}">{shown}</a>. If not, click the link.\n'
-                ).encode()
-        return "303 SEE OTHER", [
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("Location", location),
-        ], body
+        # Flask's redirect is werkzeug's, with Flask's response class: the same page and headers.
+        response = redirect(DOCUMENT_PREFIX + quote(path, safe=_PATH_SAFE), code=303)
+        return response.status, list(response.headers.items()), response.get_data()
 
     def _document(self, environ: dict[str, Any], path: str, fmt: Format) -> Answer | None:
         """``linked_data.document`` and ``describe`` for a negotiated RDF format."""
@@ -103,7 +93,7 @@ class LinkedDataShortcut(Shortcut):
                    ("Vary", "Accept")]
         if document.truncated:
             headers.append(("X-Ezgraph-Truncated", "true"))
-        tag = document_etag(iri, fmt, state) or hashlib.sha256(document.body).hexdigest()[:40]
+        tag = document_etag(iri, fmt, state) or body_etag(document.body)
         headers += [("Content-Type", fmt.content_type),
                     ("Content-Length", str(len(document.body))), ("ETag", f'"{tag}"')]
         return "200 OK", headers, document.body
@@ -125,4 +115,4 @@ def _plain(environ: dict[str, Any], path: str) -> bool:
     redirects, nor an empty rest), no script root, no conditional or range header."""
     return (path.isascii() and "//" not in path and not path.endswith("/")
             and not environ.get("SCRIPT_NAME")
-            and not any(name in environ for name in _CONDITIONAL_HEADERS))
+            and not any(name in environ for name in CONDITIONAL_HEADERS))

@@ -29,11 +29,13 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 #: Paths whose GET answers depend only on the request and the release.
 CACHED_PREFIXES = ("/sparql", "/doc/", "/doc", "/id/", "/def", "/shapes", "/graph/", "/dataset")
-#: Request headers that make the view's answer depend on more than the URL and Accept.
-_BYPASS_HEADERS = (
+#: Conditional and range request headers (WSGI names): the views answer them (304, 206).
+CONDITIONAL_HEADERS = (
     "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
-    "HTTP_IF_RANGE", "HTTP_RANGE", "HTTP_AUTHORIZATION", "HTTP_COOKIE",
+    "HTTP_IF_RANGE", "HTTP_RANGE",
 )
+#: Request headers that make the view's answer depend on more than the URL and Accept.
+_BYPASS_HEADERS = (*CONDITIONAL_HEADERS, "HTTP_AUTHORIZATION", "HTTP_COOKIE")
 _CACHED_STATUSES = ("200", "303")
 DEFAULT_MAX_BYTES = 64 * 2**20
 

@@ -44,6 +44,7 @@ from urllib.parse import urljoin
 from flask import Blueprint, Request, Response, current_app, redirect, request, url_for
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from ezgraph.namespaces import SD, VOID
@@ -65,6 +66,7 @@ from ezgraph.web.negotiation import (
     prefers_html,
     query_formats_for_header,
 )
+from ezgraph.web.request import utf8_parameters
 from ezgraph.web.shortcut import raise_attached_failure
 from ezgraph.web.state import AppState, get_state
 
@@ -124,7 +126,7 @@ def endpoint() -> Response:
     except UnknownFormat as error:
         raise BadRequest(str(error)) from None
     state = get_state()
-    query_request = query_request_for(protocol.query, formats, state, protocol)
+    query_request = query_request_for(protocol, formats, state)
     try:
         answer = _answer(state, query_request)
     except NotAcceptable as error:
@@ -145,16 +147,17 @@ def _answer(state: AppState, query_request: QueryRequest) -> QueryResponse:
     return state.store.query(query_request)
 
 
-def query_request_for(query: str, formats: QueryFormats, state: AppState,
-                      protocol: ProtocolRequest | None = None) -> QueryRequest:
-    """The store request for ``query`` (with ``protocol``'s dataset, if given), answered in
-    ``formats`` within the state's limits."""
+def query_request_for(protocol: ProtocolRequest, formats: QueryFormats, state: AppState
+                      ) -> QueryRequest:
+    """The store request for ``protocol``'s query and dataset, answered in ``formats`` within
+    the state's limits."""
+    assert protocol.query is not None, "a request without a query is not sent to the store"
     return QueryRequest(
-        query=query,
+        query=protocol.query,
         results_media_type=formats.results_media_type,
         graph_media_type=formats.graph_media_type,
-        default_graph_uris=protocol.default_graph_uris if protocol else (),
-        named_graph_uris=protocol.named_graph_uris if protocol else (),
+        default_graph_uris=protocol.default_graph_uris,
+        named_graph_uris=protocol.named_graph_uris,
         timeout=state.timeout,
         max_rows=state.max_rows,
     )
@@ -201,6 +204,12 @@ def parse_protocol_request(req: Request) -> ProtocolRequest:
         f"cannot read a query from {shown}: POST {_FORM_MEDIA_TYPE} (query=...) or "
         f"{_QUERY_MEDIA_TYPE}"
     )
+
+
+def protocol_from_query_string(raw: bytes) -> ProtocolRequest:
+    """The parameters of a ``GET`` (its raw query string), read as
+    :func:`parse_protocol_request` reads them."""
+    return _protocol_from_params(MultiDict(utf8_parameters(raw, "in the URL")).getlist, None)
 
 
 def _protocol_from_params(

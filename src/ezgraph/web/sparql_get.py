@@ -9,9 +9,11 @@ such a request itself, built from the view's own parts (:func:`~ezgraph.web.spar
 and negotiation, the app's CORS headers), so that its answers are the view's byte for byte and
 header for header; the tests compare the two. Where it sits: :mod:`ezgraph.web.stack`.
 
-Only the plain case is taken: ``GET`` of exactly ``/sparql`` whose query string is one
-non-blank ``query`` parameter in UTF-8. Anything else (``HEAD``, ``POST``, format or dataset
-parameters, a byte that is not UTF-8, no query) goes to Flask untouched. When the store raises
+It takes ``GET`` of exactly ``/sparql`` with a query, its parameters read by the view's own
+:func:`~ezgraph.web.sparql.protocol_from_query_string` (``default-graph-uri``,
+``named-graph-uri``, ``format``/``output``/``results`` included). Anything else (``HEAD``,
+``POST``, no query, a parameter the view refuses, such as a byte that is not UTF-8, ``update=``
+or an unknown format) goes to Flask untouched. When the store raises
 (a syntax error, a refusal, a time-out, a store that is down), the request goes to Flask with
 the failure attached (:mod:`ezgraph.web.shortcut`): the view raises it again, so the error
 answer is the app's own and the query is not run twice.
@@ -23,10 +25,11 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest
 
-from ezgraph.web.negotiation import content_type, query_formats_for_header
-from ezgraph.web.request import bare_accept, utf8_parameters
+from ezgraph.store.base import QueryRefused
+from ezgraph.web.negotiation import UnknownFormat, content_type, query_formats_for_header
+from ezgraph.web.request import bare_accept
 from ezgraph.web.shortcut import Answer, Shortcut, attach_failure
-from ezgraph.web.sparql import answer_headers, query_request_for
+from ezgraph.web.sparql import answer_headers, protocol_from_query_string, query_request_for
 
 
 class SparqlGetShortcut(Shortcut):
@@ -35,12 +38,18 @@ class SparqlGetShortcut(Shortcut):
     def answer(self, environ: dict[str, Any]) -> Answer | None:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("PATH_INFO") != "/sparql":
             return None
-        query = _plain_query(environ.get("QUERY_STRING", ""))
-        if query is None:
-            return None
+        try:
+            # PEP 3333: the query string's bytes, each held in one character.
+            protocol = protocol_from_query_string(
+                environ.get("QUERY_STRING", "").encode("latin-1"))
+            formats = query_formats_for_header(bare_accept(environ.get("HTTP_ACCEPT")),
+                                               protocol.format_values)
+        except (BadRequest, QueryRefused, UnknownFormat, UnicodeEncodeError):
+            return None  # the view says what is wrong
+        if protocol.query is None:
+            return None  # the query editor or the service description
         state = self._state
-        formats = query_formats_for_header(bare_accept(environ.get("HTTP_ACCEPT")), ())
-        request = query_request_for(query, formats, state)
+        request = query_request_for(protocol, formats, state)
         try:
             answer = state.store.query(request)
         except Exception as error:  # the view raises it again, through the app's handlers
@@ -51,17 +60,3 @@ class SparqlGetShortcut(Shortcut):
             ("Content-Length", str(len(answer.body))),
             *answer_headers(answer, state.max_rows),
         ], answer.body
-
-
-def _plain_query(query_string: str) -> str | None:
-    """The query of a query string that is one non-blank ``query`` parameter, else ``None``."""
-    if not query_string.startswith("query=") or "&" in query_string:
-        return None
-    try:
-        # PEP 3333: the query string's bytes, each held in one character.
-        parameters = utf8_parameters(query_string.encode("latin-1"), "in the URL")
-    except (BadRequest, UnicodeEncodeError):
-        return None
-    if len(parameters) != 1 or not parameters[0][1].strip():
-        return None
-    return parameters[0][1]
