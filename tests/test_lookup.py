@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ezgraph.store.base import QueryRefused
+from ezgraph.store.guard import check_query
 from ezgraph.store.lookup import MAX_LENGTH, RDF_TYPE, Lookup, TriplePattern, as_lookup
 
 ZONE = "https://w3id.org/ezgraph/id/zone/z0001"
@@ -18,7 +20,8 @@ EZ = "https://w3id.org/ezgraph/def/"
          Lookup(TriplePattern(ZONE, None, None), streams=True)),
         (f"select * {{<{ZONE}> ?p ?o}} LIMIT 1016",
          Lookup(TriplePattern(ZONE, None, None), streams=True, limit=1016)),
-        (f"ASK {{ ?s ?p <{ZONE}> }}", Lookup(TriplePattern(None, None, ZONE), streams=True)),
+        (f"ASK {{ ?s ?p <{ZONE}> }}",
+         Lookup(TriplePattern(None, None, ZONE), streams=True, form="ASK")),
         (f"PREFIX ez: <{EZ}>\nBASE <http://example.org/>\n"
          "SELECT ?zone WHERE { ?zone a ez:NationalETDZ } ORDER BY DESC(?zone) ?x "
          "OFFSET 5 LIMIT 10",
@@ -34,7 +37,8 @@ EZ = "https://w3id.org/ezgraph/def/"
         ("SELECT * WHERE { ?x ?p ?x } LIMIT 10",
          Lookup(TriplePattern(None, None, None), streams=False, limit=10)),
         ("SELECT * WHERE { ?x ?p $x }", Lookup(TriplePattern(None, None, None), streams=False)),
-        ("ASK { _:n ?p _:n }", Lookup(TriplePattern(None, None, None), streams=False)),
+        ("ASK { _:n ?p _:n }",
+         Lookup(TriplePattern(None, None, None), streams=False, form="ASK")),
     ],
 )
 def test_lookups_and_their_pattern(query: str, lookup: Lookup) -> None:
@@ -79,4 +83,25 @@ def test_lookups_and_their_pattern(query: str, lookup: Lookup) -> None:
     ],
 )
 def test_everything_else_is_not_a_lookup(query: str) -> None:
+    assert as_lookup(query) is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM <http://evil.example/> WHERE { <http://a> ?p ?o }",
+        "SELECT * FROM NAMED <http://evil.example/> { ?s ?p ?o }",
+        r"SELECT * \u0046ROM <http://evil.example/> { ?s ?p ?o }",
+        "DELETE WHERE { ?s ?p ?o }",
+        "INSERT DATA { <http://a> <http://b> <http://c> }",
+        "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+        "SELECT * { ?s ?p ?o } ; DROP ALL",
+        "ASK { ?s ?p ?o } CLEAR ALL",
+    ],
+)
+def test_what_the_guard_refuses_is_never_a_lookup(query: str) -> None:
+    """The store skips the guard's scan for a lookup, taking its form from the recognizer:
+    sound only while no refused query passes for one."""
+    with pytest.raises(QueryRefused):
+        check_query(query, frozenset())
     assert as_lookup(query) is None

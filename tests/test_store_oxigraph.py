@@ -37,6 +37,7 @@ from ezgraph.store.base import (
     QueryTimeout,
     StoreUnavailable,
 )
+from ezgraph.store.lookup import as_lookup
 from ezgraph.store.oxigraph import OxigraphStore, RdfLoadError, load_rdf_files
 from ezgraph.store.worker import Budget
 
@@ -730,7 +731,7 @@ def test_a_lookup_is_answered_in_the_web_process_as_a_worker_answers_it(
         jobs = _recording_worker_jobs(store, monkeypatch)
         here = store.query(QueryRequest(query, **fields))
         assert jobs == []
-        monkeypatch.setattr(store, "_query_here", lambda job: None)
+        monkeypatch.setattr(store, "_query_here", lambda job, lookup: None)
         there = store.query(QueryRequest(query, **fields))
         assert [job.query for job in jobs] == [query]
     assert (here.form, here.media_type, here.truncated) == (there.form, there.media_type,
@@ -775,7 +776,7 @@ def test_a_lookup_that_does_not_parse_is_reported_with_its_position(
     with pytest.raises(QuerySyntaxError) as here:
         store.query(QueryRequest(query))
     assert jobs == []
-    monkeypatch.setattr(store, "_query_here", lambda job: None)
+    monkeypatch.setattr(store, "_query_here", lambda job, lookup: None)
     with pytest.raises(QuerySyntaxError) as there:
         store.query(QueryRequest(query))
     assert [job.query for job in jobs] == [query]
@@ -822,14 +823,18 @@ def test_a_streaming_lookup_past_its_budget_is_stopped_and_a_worker_answers_it(
         there = store.query(QueryRequest(query))
         assert [job.query for job in jobs] == [query]
         # Read as far as the budget only: an OFFSET past it counts as much as solutions.
-        assert store._query_here(_job(query)) is None
-        assert store._query_here(_job("SELECT * WHERE { ?s a ?o } OFFSET 11")) is None
-        assert store._query_here(_job("SELECT * WHERE { ?s ?p ?o } LIMIT 10")) is not None
+        assert _here(store, query) is None
+        assert _here(store, "SELECT * WHERE { ?s a ?o } OFFSET 11") is None
+        assert _here(store, "SELECT * WHERE { ?s ?p ?o } LIMIT 10") is not None
     assert there.body == here.body and not there.truncated
 
 
-def _job(query: str) -> Any:
-    return oxigraph_module.Job(
-        query=query, form="SELECT", results_media_type="application/sparql-results+json",
+def _here(store: OxigraphStore, query: str) -> Any:
+    """The store's in-process answer to the lookup ``query``, ``None`` when a worker must."""
+    lookup = as_lookup(query)
+    assert lookup is not None
+    job = oxigraph_module.Job(
+        query=query, form=lookup.form, results_media_type="application/sparql-results+json",
         graph_media_type=None, default_graph_uris=(), named_graph_uris=(),
         union_default_graph=True, max_rows=1000)
+    return store._query_here(job, lookup)

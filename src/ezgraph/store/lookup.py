@@ -24,6 +24,10 @@ and says ``None`` (not a lookup) to everything else:
 * no backslash anywhere (escapes in IRIs and names, and the ``\\u`` escapes SPARQL expands
   before parsing, are left to Oxigraph) and no ``FROM``: the dataset stays the default one;
 * no other ``{`` anywhere, even in a comment, and at most :data:`MAX_LENGTH` characters.
+
+So a lookup has no room for anything the guard (:mod:`ezgraph.store.guard`) refuses: no update
+keyword, no ``SERVICE``, no ``FROM``. Its form is all the guard's scan would find, and a caller
+that recognized a lookup need not scan it again.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ezgraph.store.base import QuerySyntaxError
+from ezgraph.store.base import QueryForm, QuerySyntaxError
 from ezgraph.store.guard import Token, tokenize
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -60,6 +64,7 @@ class Lookup:
     offset: int = 0
     #: The LIMIT, when the query has one: no more solutions than that.
     limit: int | None = None
+    form: QueryForm = "SELECT"
 
 
 def as_lookup(query: str) -> Lookup | None:
@@ -90,6 +95,7 @@ class _LookupParser:
         self._streams = True
         self._offset = 0
         self._limit: int | None = None
+        self._form_keyword: QueryForm = "SELECT"
         #: The pattern's variables and blank node labels, by name (``?x`` and ``$x`` are one).
         self._variables: list[str] = []
 
@@ -112,7 +118,7 @@ class _LookupParser:
                 raise _NotALookup
         except (_NotALookup, IndexError):
             return None
-        return Lookup(pattern, self._streams, self._offset, self._limit)
+        return Lookup(pattern, self._streams, self._offset, self._limit, self._form_keyword)
 
     def _prologue(self) -> None:
         while True:
@@ -129,6 +135,7 @@ class _LookupParser:
 
     def _form(self) -> None:
         if self._keyword_if("ASK"):
+            self._form_keyword = "ASK"
             return
         if not self._keyword_if("SELECT"):
             raise _NotALookup

@@ -61,7 +61,7 @@ from ezgraph.store.base import (
     StoreInfo,
     StoreUnavailable,
 )
-from ezgraph.store.lookup import TriplePattern, as_lookup
+from ezgraph.store.lookup import Lookup, TriplePattern, as_lookup
 from ezgraph.store.memory_copy import CopySource, MemoryCopy, copy_source
 from ezgraph.store.sandbox import warn_unsandboxed
 from ezgraph.store.worker import (
@@ -210,7 +210,13 @@ class OxigraphStore(Store):
         return self._remembered(key, lambda: self._run_query(request))
 
     def _run_query(self, request: QueryRequest) -> QueryResponse:
-        scan = guard.scan_query(request.query, self.base_iri)
+        lookup = None
+        if not (request.default_graph_uris or request.named_graph_uris):
+            lookup = as_lookup(request.query)
+        # A lookup leaves the guard nothing to refuse (see ezgraph.store.lookup): its form is
+        # what the scan would find, so the query is not read a second time.
+        scan = (guard.QueryScan(form=lookup.form) if lookup is not None
+                else guard.scan_query(request.query, self.base_iri))
         guard.check_scan(scan, self._graph_iris)
         guard.check_dataset_params(
             request.default_graph_uris, request.named_graph_uris, self._graph_iris
@@ -228,7 +234,7 @@ class OxigraphStore(Store):
             prefixes=self._prefixes,
             base_iri=self.base_iri,
         )
-        outcome = self._query_here(job)
+        outcome = None if lookup is None else self._query_here(job, lookup)
         if outcome is None:
             outcome = self._pool.run(job, request.timeout)
         return _response_from(outcome)
@@ -290,18 +296,13 @@ class OxigraphStore(Store):
             return None  # the worker answers, or reports the error the same way as always
         return outcome
 
-    def _query_here(self, job: Job) -> Outcome | None:
-        """``job`` answered from this process's own handle when it is a lookup (one triple
-        pattern over the default dataset, see :mod:`ezgraph.store.lookup`) within
+    def _query_here(self, job: Job, lookup: Lookup) -> Outcome | None:
+        """``job``, the ``lookup`` (one triple pattern over the default dataset, see
+        :mod:`ezgraph.store.lookup`), answered from this process's own handle within
         ``IN_PROCESS_BUDGET.triples``: solutions, for a lookup whose solutions stream (it is
         stopped past them), else quads matching its pattern, counted first. A worker round
-        trip cost twice such a query. ``None`` for every other query, which a worker runs
-        under the time limit."""
-        if job.default_graph_uris or job.named_graph_uris or not job.union_default_graph:
-            return None
-        lookup = as_lookup(job.query)
-        if lookup is None:
-            return None
+        trip cost twice such a query. ``None`` when it outgrows the budget: a worker then runs
+        it under the time limit."""
         reader = self._reader.get()
         if reader is None:
             return None

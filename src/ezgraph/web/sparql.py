@@ -44,7 +44,6 @@ from urllib.parse import urljoin
 from flask import Blueprint, Request, Response, current_app, redirect, request, url_for
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from ezgraph.namespaces import SD, VOID
@@ -209,7 +208,11 @@ def parse_protocol_request(req: Request) -> ProtocolRequest:
 def protocol_from_query_string(raw: bytes) -> ProtocolRequest:
     """The parameters of a ``GET`` (its raw query string), read as
     :func:`parse_protocol_request` reads them."""
-    return _protocol_from_params(MultiDict(utf8_parameters(raw, "in the URL")).getlist, None)
+    # A plain dict, not werkzeug's MultiDict: a quarter of the reading's time on a lookup.
+    values: dict[str, list[str]] = {}
+    for name, value in utf8_parameters(raw, "in the URL"):
+        values.setdefault(name, []).append(value)
+    return _protocol_from_params(lambda name: values.get(name, []), None)
 
 
 def _protocol_from_params(
