@@ -14,9 +14,10 @@ by subject read a few quads and lose nothing measurable; joins gained (the three
 9 ms), the sum by province lost (34 -> 43 ms). Loading this way, in transactions rather than
 with the bulk loader, also peaks lower (about 400 against 640 MB at 1M triples).
 
-The copy is loaded in a background thread (pyoxigraph's bulk loader releases the GIL), so the
-process answers from the on-disk store from its first request on and switches to the copy once
-the copy is complete and checked. It is made from the publish directory's own files: the
+The copy is loaded in a background thread (pyoxigraph's loads release the GIL; grouping the
+dump's lines by predicate holds it for about a second at 1M triples), so the process answers
+from the on-disk store from its first request on and switches to the copy once it is complete
+and checked. It is made from the publish directory's own files: the
 N-Quads dump, accepted only when its SHA-256 names the manifest's release, with the VoID and
 DCAT files in the metadata graph, as ``ezgraph build`` loads them; and it is used only when it
 holds exactly as many quads as the store. Any failure leaves the process on the on-disk store,
