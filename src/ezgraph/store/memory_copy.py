@@ -133,10 +133,9 @@ def load_copy(source: CopySource, disk_store: Any) -> Any:
     copy = ox.Store()
     with gzip.open(source.nquads, "rb") as stream:
         statements = _statements_by_predicate(stream)
-    while statements:
+    while statements:  # popped, so that each group's buffer goes once it is loaded
         _, lines = statements.popitem()
-        copy.load(bytes(lines), format=ox.RdfFormat.N_QUADS)
-        del lines  # each group's buffer goes before the next is copied
+        copy.load(lines, format=ox.RdfFormat.N_QUADS)
     for path in source.metadata:
         copy.bulk_load(path=path, format=ox.RdfFormat.TURTLE, to_graph=graph)
     found = len(copy)
