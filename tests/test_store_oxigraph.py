@@ -266,6 +266,11 @@ def test_not_acceptable_when_no_format_fits_the_form(sample_store: OxigraphStore
     with pytest.raises(NotAcceptable) as caught:
         sample_store.query(QueryRequest("CONSTRUCT WHERE { ?s ?p ?o }", graph_media_type=None))
     assert caught.value.form == "CONSTRUCT"
+    # A lookup's form comes from the lookup recognizer, not the guard's scan.
+    with pytest.raises(NotAcceptable) as caught:
+        sample_store.query(QueryRequest("ASK { ?s a ?type }", results_media_type=None,
+                                        graph_media_type="text/turtle"))
+    assert caught.value.form == "ASK"
 
 
 def test_row_cap_truncates_and_says_so(sample_store: OxigraphStore) -> None:
