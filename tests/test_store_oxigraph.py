@@ -271,6 +271,7 @@ def test_not_acceptable_when_no_format_fits_the_form(sample_store: OxigraphStore
         sample_store.query(QueryRequest("ASK { ?s a ?type }", results_media_type=None,
                                         graph_media_type="text/turtle"))
     assert caught.value.form == "ASK"
+    assert str(caught.value) == "no acceptable media type for an ASK result"
 
 
 def test_row_cap_truncates_and_says_so(sample_store: OxigraphStore) -> None:

@@ -127,7 +127,8 @@ class NotAcceptable(StoreError):
     http_status = 406
 
     def __init__(self, form: QueryForm):
-        super().__init__(f"no acceptable media type for a {form} result")
+        article = "an" if form == "ASK" else "a"
+        super().__init__(f"no acceptable media type for {article} {form} result")
         self.form = form
 
 
