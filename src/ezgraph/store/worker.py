@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import pickle
+import re
 import signal
 import time
 from dataclasses import dataclass
@@ -225,10 +226,10 @@ def fragment_prefix(iri: str) -> str | None:
     return None if "#" in iri else iri + "#"
 
 
-#: Labels already read from one store, by resource and label predicates: the store is
+#: Labels already read from one store, by label predicates, then by resource: the store is
 #: read-only, so they never go stale. The vocabulary's terms and the big hubs (a zone, its
 #: source) are named by most pages. Its owner keeps one per store: a process may open several.
-LabelCache = dict[tuple[Any, tuple[str, ...]], list[Any]]
+LabelCache = dict[tuple[str, ...], dict[Any, list[Any]]]
 _LABEL_CACHE_ENTRIES = 100_000
 
 
@@ -305,20 +306,21 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
             keep(quad.triple)
             named[quad.subject] = None
             named[quad.predicate] = None
-        key_predicates = job.label_predicates
-        predicates = [ox.NamedNode(iri) for iri in key_predicates]
+        known = label_cache.setdefault(job.label_predicates, {})
+        predicates = None
         for term in named:
-            if isinstance(term, ox.Literal):
-                continue
-            key = (term, key_predicates)
-            labels = label_cache.get(key)
+            labels = known.get(term)
             if labels is None:
+                if isinstance(term, ox.Literal):
+                    continue
+                if predicates is None:
+                    predicates = [ox.NamedNode(iri) for iri in job.label_predicates]
                 labels = [quad.triple for predicate in predicates
                           for quad in quads(term, predicate, None, None)
                           if isinstance(quad.object, ox.Literal)]
-                if len(label_cache) >= _LABEL_CACHE_ENTRIES:
-                    label_cache.clear()
-                label_cache[key] = labels
+                if len(known) >= _LABEL_CACHE_ENTRIES:
+                    known.clear()
+                known[term] = labels
             for label in labels:
                 keep(label)
     except _Enough:
@@ -452,18 +454,44 @@ def _used_prefixes(
     ox: Any, triples: list[Any], prefixes: tuple[tuple[str, str], ...]
 ) -> dict[str, str]:
     """The prefixes that abbreviate some IRI of ``triples`` (Oxigraph would declare them all)."""
-    # In N-Triples every IRI is written whole after a "<": a namespace is used when "<" and
-    # the namespace occur there, a substring search in C. (Reading each term's IRI from Python
-    # took a microsecond per term.) An IRI written inside a literal may add a needless prefix.
+    # In N-Triples every IRI is written whole after a "<", so the IRIs (and datatype IRIs) are
+    # found by one regular expression in C. (Reading each term's IRI from Python took a
+    # microsecond per term; searching the text once per namespace, 24 of them, took 17 µs a
+    # document.) The namespaces of an IRI are remembered: predicates, classes, datatypes and
+    # the hubs a document links to recur in most documents. An IRI written inside a literal
+    # may add a needless prefix.
     ntriples = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-    return {name: iri for name, iri, marker in _prefix_markers(prefixes) if marker in ntriples}
+    namespaces = _namespaces_of(prefixes)
+    used: set[str] = set()
+    for iri in set(_IRI_AFTER_ANGLE.findall(ntriples)):
+        names = namespaces.get(iri)
+        if names is None:
+            if len(namespaces) >= _NAMESPACE_CACHE_ENTRIES:
+                namespaces.clear()
+            names = namespaces[iri] = tuple(
+                name for name, marker in _prefix_markers(prefixes) if iri.startswith(marker))
+        used.update(names)
+    return {name: iri for name, iri in prefixes if name in used}
+
+
+#: What follows a "<" in N-Triples, up to the first character an IRI cannot hold there: the
+#: IRI, when the "<" opens one. A namespace is used exactly when some such text starts with it.
+_IRI_AFTER_ANGLE = re.compile(rb'<([^<>"{}|^`\\\x00-\x20]*)')
+_NAMESPACE_CACHE_ENTRIES = 100_000
 
 
 @functools.lru_cache(maxsize=64)
-def _prefix_markers(prefixes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, bytes], ...]:
+def _prefix_markers(prefixes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, bytes], ...]:
     # Turtle abbreviates with namespaces ending in "/" or "#" only.
-    return tuple((name, iri, b"<" + iri.encode("utf-8")) for name, iri in prefixes
+    return tuple((name, iri.encode("utf-8")) for name, iri in prefixes
                  if iri.endswith(("/", "#")))
+
+
+@functools.lru_cache(maxsize=64)
+def _namespaces_of(prefixes: tuple[tuple[str, str], ...]) -> dict[bytes, tuple[str, ...]]:
+    """For one set of ``prefixes``: the names of the namespaces each IRI seen so far starts
+    with (filled by :func:`_used_prefixes`; what an IRI starts with never changes)."""
+    return {}
 
 
 def _results_format(ox: Any, media_type: str) -> Any:
