@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from werkzeug.utils import redirect
 
 from ezgraph.store.base import DescribeRequest, QueryResponse, StoreUnavailable
 from ezgraph.store.oxigraph import OxigraphStore
-from ezgraph.web import linked_data
+from ezgraph.web import linked_data, linked_data_get
 from ezgraph.web.app import create_app
 from ezgraph.web.state import AppState
 
@@ -77,6 +78,14 @@ def test_answers_are_the_views_own(apps: tuple[Flask, Flask], path: str, accept:
     with_shortcut, without = apps
     assert _answer(with_shortcut, path, accept, headers) == _answer(without, path, accept,
                                                                     headers)
+
+
+@pytest.mark.parametrize("location", ["/doc/id/zone/cetdz", "/doc/id/a&b'c(d)*e=f;g@h:i",
+                                      "/doc/id/%C3%A9%22%3C%3E"])
+def test_a_303_is_werkzeugs_own(location: str) -> None:
+    response = redirect(location, code=303)
+    assert linked_data_get._see_other_answer(location) == (
+        response.status, list(response.headers.items()), response.get_data())
 
 
 def test_a_truncated_document_is_the_views_own(apps: tuple[Flask, Flask],

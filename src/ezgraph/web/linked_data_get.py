@@ -21,9 +21,11 @@ is not asked twice.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import escape
 from werkzeug.utils import redirect
 
 from ezgraph.store.base import QueryResponse
@@ -74,9 +76,7 @@ class LinkedDataShortcut(Shortcut):
         asks for it next, and the store keeps it), which also tells whether the IRI is known."""
         if self._read(environ, self._state.data_base + path, fmt) is None:
             return None
-        # Flask's redirect is werkzeug's, with Flask's response class: the same page and headers.
-        response = redirect(DOCUMENT_PREFIX + quote(path, safe=_PATH_SAFE), code=303)
-        return response.status, list(response.headers.items()), response.get_data()
+        return _see_other_answer(DOCUMENT_PREFIX + quote(path, safe=_PATH_SAFE))
 
     def _document(self, environ: dict[str, Any], path: str, fmt: Format) -> Answer | None:
         """``linked_data.document`` and ``describe`` for a negotiated RDF format."""
@@ -107,6 +107,25 @@ class LinkedDataShortcut(Shortcut):
         except Exception as error:  # the view raises it again, through the app's handlers
             attach_failure(environ, request, error)
             return None
+
+
+def _see_other_answer(location: str) -> Answer:
+    """werkzeug's ``redirect(location, 303)``, which the view answers (Flask's redirect is
+    werkzeug's), from its page cut once around a stand-in location: making the response object
+    cost a tenth of the CPU of a 303."""
+    status, content_type, (before, between, after) = _see_other_page()
+    shown = str(escape(location))
+    body = f"{before}{shown}{between}{shown}{after}".encode()
+    return status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                    ("Location", location)], body
+
+
+@functools.cache
+def _see_other_page() -> tuple[str, str, tuple[str, str, str]]:
+    stand_in = "/stand-in-location"
+    response = redirect(stand_in, code=303)
+    before, between, after = response.get_data(as_text=True).split(stand_in)
+    return response.status, response.headers["Content-Type"], (before, between, after)
 
 
 def _plain(environ: dict[str, Any], path: str) -> bool:
