@@ -268,28 +268,32 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
             raise _Enough
 
     def says(subjects: list[Any]) -> list[Any]:
-        said = []
+        """Read what ``subjects`` say; the objects they name, in order."""
+        objects = []
+        # keep() inlined, and each term read once: pyoxigraph makes a new Python object per
+        # attribute access, and this loop runs for every triple of every page.
         for subject in subjects:
             for quad in quads(subject, None, None, None):
-                said.append(quad)
-                keep(quad.triple)
+                triples[quad.triple] = None
+                if len(triples) > stop_after:
+                    raise _Enough
                 named[quad.predicate] = None
-                named[quad.object] = None
-        return said
+                named[obj := quad.object] = None
+                objects.append(obj)
+        return objects
 
     # The IRIs "iri#…" it names are described with it, like its blank nodes.
     fragments = fragment_prefix(job.iri)
 
     try:
-        said = says([node])
+        objects = says([node])
         rest = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
         for depth in range(job.blank_node_depth):
             # The blank nodes just reached, and every node their rdf:rest chains lead to.
             reached: dict[Any, None] = {}
             hashes = fragments if depth == 0 else None
-            # Inline, and each object read once: pyoxigraph makes a new Python term per access.
-            pending = [term for quad in said
-                       if isinstance(term := quad.object, ox.BlankNode)
+            pending = [term for term in objects
+                       if isinstance(term, ox.BlankNode)
                        or (hashes is not None and isinstance(term, ox.NamedNode)
                            and term.value.startswith(hashes))]
             while pending:
@@ -301,7 +305,7 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
                     pending.extend(quad.object for quad in quads(current, rest, None, None))
             if not reached:
                 break
-            said = says(list(reached))
+            objects = says(list(reached))
         for quad in quads(None, None, node, None):
             keep(quad.triple)
             named[quad.subject] = None
