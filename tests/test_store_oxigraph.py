@@ -27,6 +27,7 @@ from ezgraph.store import (
     register_backend,
 )
 from ezgraph.store import oxigraph as oxigraph_module
+from ezgraph.store import worker as worker_module
 from ezgraph.store.base import (
     GRAPH_MEDIA_TYPES,
     DescribeRequest,
@@ -257,6 +258,30 @@ def test_turtle_declares_only_used_prefixes(sample_store: OxigraphStore) -> None
     ).body.decode()
     assert "@prefix owl:" in body and "@prefix rdf:" in body
     assert "@prefix qudt:" not in body
+
+
+def test_a_prefix_is_declared_when_its_namespace_begins_an_iri() -> None:
+    ez, ids = "https://w3id.org/ezgraph/def/", "https://w3id.org/ezgraph/id/"
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    prefixes = (("ez", ez), ("id", ids), ("xsd", xsd), ("sosa", "http://www.w3.org/ns/sosa/"),
+                ("noslash", "https://w3id.org/ezgraph/i"))
+    triples = [
+        ox.Triple(ox.NamedNode(ids + "zone/a"), ox.NamedNode(ez + "year"),
+                  ox.Literal("2020", datatype=ox.NamedNode(xsd + "gYear"))),
+        ox.Triple(ox.NamedNode(ids + "zone/a"), ox.NamedNode("http://example.org/p"),
+                  ox.NamedNode(ez)),
+    ]
+    for _ in range(2):  # the second time from what the first one remembered
+        body = worker_module._graph_body(ox, triples, "text/turtle", prefixes).decode()
+        declared = {line.split()[1] for line in body.splitlines() if line.startswith("@prefix")}
+        # A namespace that ends in neither "/" nor "#" is no Turtle prefix.
+        assert declared == {"ez:", "id:", "xsd:"}
+        assert {str(q.triple) for q in ox.parse(body, format=ox.RdfFormat.TURTLE)} \
+            == {str(t) for t in triples}
+    # Another set of prefixes is answered for itself, not from the first set's memory.
+    other = worker_module._graph_body(ox, triples, "text/turtle", (("e", ez),)).decode()
+    assert [line for line in other.splitlines() if line.startswith("@prefix")] == [
+        f"@prefix e: <{ez}> ."]
 
 
 def test_not_acceptable_when_no_format_fits_the_form(sample_store: OxigraphStore) -> None:
