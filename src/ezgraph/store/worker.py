@@ -481,7 +481,9 @@ def _used_prefixes(
 #: What follows a "<" in N-Triples, up to the first character an IRI cannot hold there: the
 #: IRI, when the "<" opens one. A namespace is used exactly when some such text starts with it.
 _IRI_AFTER_ANGLE = re.compile(rb'<([^<>"{}|^`\\\x00-\x20]*)')
-_NAMESPACE_CACHE_ENTRIES = 100_000
+#: Most IRIs a document names are its own and its neighbours', seen once: the memory is
+#: emptied when it holds this many, and the recurring ones are found again at the next page.
+_NAMESPACE_CACHE_ENTRIES = 10_000
 
 
 @functools.lru_cache(maxsize=64)
