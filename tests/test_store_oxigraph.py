@@ -261,27 +261,32 @@ def test_turtle_declares_only_used_prefixes(sample_store: OxigraphStore) -> None
 
 
 def test_a_prefix_is_declared_when_its_namespace_begins_an_iri() -> None:
-    ez, ids = "https://w3id.org/ezgraph/def/", "https://w3id.org/ezgraph/id/"
+    base, ez, ids = ("https://w3id.org/ezgraph/", "https://w3id.org/ezgraph/def/",
+                     "https://w3id.org/ezgraph/id/")
     xsd = "http://www.w3.org/2001/XMLSchema#"
     prefixes = (("ez", ez), ("id", ids), ("xsd", xsd), ("sosa", "http://www.w3.org/ns/sosa/"),
-                ("noslash", "https://w3id.org/ezgraph/i"))
+                ("noslash", "https://w3id.org/ezgraph/i"), ("base", base), ("same", ids),
+                ("zone", ids + "zone/"), ("zones", ids + "zones/"))
     triples = [
         ox.Triple(ox.NamedNode(ids + "zone/a"), ox.NamedNode(ez + "year"),
                   ox.Literal("2020", datatype=ox.NamedNode(xsd + "gYear"))),
         ox.Triple(ox.NamedNode(ids + "zone/a"), ox.NamedNode("http://example.org/p"),
                   ox.NamedNode(ez)),
     ]
-    for _ in range(2):  # the second time from what the first one remembered
-        body = worker_module._graph_body(ox, triples, "text/turtle", prefixes).decode()
-        declared = {line.split()[1] for line in body.splitlines() if line.startswith("@prefix")}
-        # A namespace that ends in neither "/" nor "#" is no Turtle prefix.
-        assert declared == {"ez:", "id:", "xsd:"}
-        assert {str(q.triple) for q in ox.parse(body, format=ox.RdfFormat.TURTLE)} \
-            == {str(t) for t in triples}
-    # Another set of prefixes is answered for itself, not from the first set's memory.
+    body = worker_module._graph_body(ox, triples, "text/turtle", prefixes).decode()
+    declared = {line.split()[1] for line in body.splitlines() if line.startswith("@prefix")}
+    # Namespaces within namespaces are all declared when an IRI starts with the longest (and
+    # "zones" is not, though "zone/" starts like it); a namespace that ends in neither "/"
+    # nor "#" is no Turtle prefix.
+    assert declared == {"ez:", "id:", "same:", "zone:", "xsd:", "base:"}
+    assert {str(q.triple) for q in ox.parse(body, format=ox.RdfFormat.TURTLE)} \
+        == {str(t) for t in triples}
+    # Another set of prefixes is answered for itself.
     other = worker_module._graph_body(ox, triples, "text/turtle", (("e", ez),)).decode()
     assert [line for line in other.splitlines() if line.startswith("@prefix")] == [
         f"@prefix e: <{ez}> ."]
+    none = worker_module._graph_body(ox, triples, "text/turtle", (("i", base + "i"),)).decode()
+    assert "@prefix" not in none
 
 
 def test_not_acceptable_when_no_format_fits_the_form(sample_store: OxigraphStore) -> None:
