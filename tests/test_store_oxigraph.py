@@ -275,9 +275,9 @@ def test_a_prefix_is_declared_when_its_namespace_begins_an_iri() -> None:
     ]
     body = worker_module._graph_body(ox, triples, "text/turtle", prefixes).decode()
     declared = {line.split()[1] for line in body.splitlines() if line.startswith("@prefix")}
-    # Namespaces within namespaces are all declared when an IRI starts with the longest (and
-    # "zones" is not, though "zone/" starts like it); a namespace that ends in neither "/"
-    # nor "#" is no Turtle prefix.
+    # Namespaces within namespaces are all declared when an IRI starts with the longest, and
+    # "zones/" is not, though it shares "zone" with "zone/"; a namespace that ends in neither
+    # "/" nor "#" is no Turtle prefix.
     assert declared == {"ez:", "id:", "same:", "zone:", "xsd:", "base:"}
     assert {str(q.triple) for q in ox.parse(body, format=ox.RdfFormat.TURTLE)} \
         == {str(t) for t in triples}
