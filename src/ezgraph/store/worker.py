@@ -503,8 +503,8 @@ def _longest_of(words: Iterable[bytes]) -> bytes:
         node[None] = {}
 
     def pattern(node: dict[int | None, dict[Any, Any]]) -> bytes:
-        branches = [re.escape(bytes([byte])) + pattern(child)
-                    for byte, child in sorted((k, v) for k, v in node.items() if k is not None)]
+        branches = [re.escape(bytes([byte])) + pattern(node[byte])
+                    for byte in sorted(key for key in node if key is not None)]
         if not branches:
             return b""
         body = branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
