@@ -322,3 +322,97 @@ def test_the_wsgi_environment_serves_in_memory(dist: Path) -> None:
         assert store._pool._copy == _source(dist)  # the workers are handed the copy too
     finally:
         store.close()
+
+
+def _describe_every_subject(store: ox.Store, labels: Any, budget: Any = None) -> dict[str, Any]:
+    from ezgraph.namespaces import LABEL_PREDICATES, prefixes_for
+    from ezgraph.store.worker import DescribeJob, run_describe
+
+    prefixes = tuple(prefixes_for("https://w3id.org/ezgraph/").items())
+    subjects = sorted({quad.subject.value for quad in store.quads_for_pattern(None, None, None)
+                       if isinstance(quad.subject, ox.NamedNode)})
+    return {iri: run_describe(store, DescribeJob(
+        iri=iri, graph_media_type="text/turtle", label_predicates=LABEL_PREDICATES,
+        blank_node_depth=3, max_triples=100_000, prefixes=prefixes), budget, labels)
+        for iri in subjects}
+
+
+def test_an_index_of_the_copys_labels_describes_as_reading_them_does(dist: Path) -> None:
+    from ezgraph.namespaces import LABEL_PREDICATES
+    from ezgraph.store.worker import LabelIndex, label_index
+
+    copy = load_copy(_source(dist), ox.Store.read_only(str(dist / "store")))
+    index = label_index(copy, LABEL_PREDICATES)
+    assert isinstance(index, LabelIndex)
+    read = _describe_every_subject(copy, {})
+    indexed = _describe_every_subject(copy, {LABEL_PREDICATES: index})
+    assert len(read) > 500
+    assert not any(outcome.truncated for outcome in read.values())
+    assert sum(b"@zh" in outcome.body for outcome in read.values()) > 500
+    # Byte for byte, English and Chinese labels in the same order: a document's ETag names
+    # its bytes, and the web process (with the index) and a worker (without) both write it.
+    assert [outcome.body for outcome in indexed.values()] \
+        == [outcome.body for outcome in read.values()]
+    # A resource with no label is in no index entry, and still named in documents.
+    unlabeled = {quad.object for quad in copy.quads_for_pattern(None, None, None)
+                 if isinstance(quad.object, ox.NamedNode) and quad.object not in index}
+    assert unlabeled
+
+
+def test_with_the_label_index_a_page_naming_many_resources_stays_within_budget() -> None:
+    from ezgraph.namespaces import LABEL_PREDICATES
+    from ezgraph.store.worker import Budget, DescribeJob, label_index, run_describe
+
+    store = ox.Store()
+    hub = ox.NamedNode("http://example.org/hub")
+    label = ox.NamedNode(LABEL_PREDICATES[1])
+    links = ox.NamedNode("http://example.org/links")
+    for i in range(200):
+        item = ox.NamedNode(f"http://example.org/item/{i}")
+        store.add(ox.Quad(hub, links, item))
+        if i % 2:  # half of them have no label: the index says so without a lookup
+            store.add(ox.Quad(item, label, ox.Literal(f"item {i}", language="en")))
+    job = DescribeJob(iri=hub.value, graph_media_type="application/n-triples",
+                      label_predicates=LABEL_PREDICATES, blank_node_depth=1,
+                      max_triples=100_000)
+    budget = Budget(triples=2_000, reads=64)
+    # Read one by one, the labels of 200 resources take 1,200 lookups: past the budget.
+    assert run_describe(store, job, budget, {}) is None
+    outcome = run_describe(store, job, budget, {LABEL_PREDICATES: label_index(store,
+                                                                              LABEL_PREDICATES)})
+    assert outcome is not None and not outcome.truncated
+    assert outcome.body.count(b"item ") == 100 and outcome.body.count(b"/links>") == 200
+    assert outcome.body == run_describe(store, job, None, {}).body
+
+
+def test_the_store_describes_from_its_copy_with_the_label_index(dist: Path) -> None:
+    from ezgraph.namespaces import LABEL_PREDICATES, prefixes_for
+    from ezgraph.store.worker import DescribeJob, LabelIndex, run_describe
+
+    zone = "https://w3id.org/ezgraph/id/zone/cetdz"
+    store = OxigraphStore(dist / "store", workers=2, in_memory=True, cache_bytes=0)
+    try:
+        deadline = time.monotonic() + 60
+        while not store._reader.in_memory:
+            assert time.monotonic() < deadline
+            store._reader.get()
+            time.sleep(0.05)
+        reader = store._reader.get()
+        assert isinstance(store._reader.labels_for(reader)[LABEL_PREDICATES], LabelIndex)
+
+        def no_worker(job: Any, timeout: float) -> Any:
+            raise AssertionError("described by a worker, not from this process's copy")
+
+        store._pool.run = no_worker  # type: ignore[method-assign]
+        mine = store.describe(DescribeRequest(iri=zone, media_type="text/turtle",
+                                              label_predicates=LABEL_PREDICATES,
+                                              blank_node_depth=3))
+        # As the copy describes it when each label is read from it (as a worker does).
+        theirs = run_describe(reader, DescribeJob(
+            iri=zone, graph_media_type="text/turtle", label_predicates=LABEL_PREDICATES,
+            blank_node_depth=3, max_triples=100_000,
+            prefixes=tuple(prefixes_for("https://w3id.org/ezgraph/").items())), None, {})
+        assert mine is not None and theirs is not None
+        assert mine.body == theirs.body and "长春经济技术开发区" in mine.body.decode()
+    finally:
+        store.close()

@@ -65,6 +65,17 @@ PREFIXES: dict[str, str] = {
 }
 
 
+#: Predicates that name a resource, most preferred first: the labels a Linked Data document
+#: gives every resource it names.
+LABEL_PREDICATES: tuple[str, ...] = (
+    PREFIXES["skos"] + "prefLabel",
+    PREFIXES["rdfs"] + "label",
+    PREFIXES["dcterms"] + "title",
+    PREFIXES["schema"] + "name",
+    PREFIXES["foaf"] + "name",
+    PREFIXES["sh"] + "name",
+)
+
 def rebase(iri: str, base: str) -> str:
     """Move an IRI minted under the default base to ``base`` (other IRIs are returned unchanged)."""
     if base != DEFAULT_BASE and iri.startswith(DEFAULT_BASE):

@@ -34,7 +34,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,11 +83,18 @@ def copy_source(store_path: str | Path, manifest: dict[str, Any] | None) -> Copy
 
 class MemoryCopy:
     """A copy of a store being loaded in the background; :attr:`store` is the copy once it is
-    complete and checked, ``None`` until then (and for good when it could not be made)."""
+    complete and checked, ``None`` until then (and for good when it could not be made).
 
-    def __init__(self, source: CopySource, disk_store: Any):
+    ``prepare``, when given, is called with the copy in the loading thread before the copy is
+    offered, and its result kept as :attr:`prepared` (what its readers derive from the whole
+    copy once, such as an index); when it fails, the copy is offered without it."""
+
+    def __init__(self, source: CopySource, disk_store: Any,
+                 prepare: Callable[[Any], Any] | None = None):
         self.source = source
         self.store: Any = None
+        self.prepared: Any = None
+        self._prepare = prepare
         self.failed: str | None = None
         self.seconds: float | None = None
         self._done = threading.Event()
@@ -109,6 +116,12 @@ class MemoryCopy:
             log.warning("no in-memory copy of %s, reading it from disk: %s",
                         self.source.store, error)
         else:
+            if self._prepare is not None:
+                try:
+                    self.prepared = self._prepare(copy)
+                except Exception as error:  # the copy serves without it
+                    log.warning("preparing the in-memory copy of %s failed: %s",
+                                self.source.store, error)
             self.seconds = time.perf_counter() - started
             self.store = copy
             log.info("in-memory copy of %s ready (%d quads, %.1f s)",

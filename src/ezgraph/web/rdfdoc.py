@@ -24,7 +24,7 @@ from typing import Literal
 
 import pyoxigraph as ox
 
-from ezgraph.namespaces import DEFAULT_BASE, PREFIXES, prefixes_for
+from ezgraph.namespaces import DEFAULT_BASE, LABEL_PREDICATES, PREFIXES, prefixes_for
 from ezgraph.store.base import QueryRequest, Store
 from ezgraph.store.worker import fragment_prefix
 
@@ -45,15 +45,6 @@ RDF_FIRST = RDF_NS + "first"
 RDF_REST = RDF_NS + "rest"
 RDF_NIL = RDF_NS + "nil"
 
-#: Predicates that name a resource, most preferred first.
-LABEL_PREDICATES: tuple[str, ...] = (
-    SKOS_NS + "prefLabel",
-    RDFS_NS + "label",
-    DCTERMS_NS + "title",
-    SCHEMA_NS + "name",
-    PREFIXES["foaf"] + "name",
-    SH_NS + "name",
-)
 #: Predicates that define or describe a resource in prose, most preferred first.
 DEFINITION_PREDICATES: tuple[str, ...] = (
     SKOS_NS + "definition",
