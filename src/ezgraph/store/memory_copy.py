@@ -87,14 +87,18 @@ class MemoryCopy:
 
     ``prepare``, when given, is called with the copy in the loading thread before the copy is
     offered, and its result kept as :attr:`prepared` (what its readers derive from the whole
-    copy once, such as an index); when it fails, the copy is offered without it."""
+    copy once, such as an index); when it fails, the copy is offered without it. ``then`` is
+    called with this object in the loading thread once the copy is offered, for longer work
+    on it that nobody waits for."""
 
     def __init__(self, source: CopySource, disk_store: Any,
-                 prepare: Callable[[Any], Any] | None = None):
+                 prepare: Callable[[Any], Any] | None = None,
+                 then: Callable[[MemoryCopy], None] | None = None):
         self.source = source
         self.store: Any = None
         self.prepared: Any = None
         self._prepare = prepare
+        self._then = then
         self.failed: str | None = None
         self.seconds: float | None = None
         self._done = threading.Event()
@@ -128,6 +132,11 @@ class MemoryCopy:
                      self.source.store, len(copy), self.seconds)
         finally:
             self._done.set()
+        if self.store is not None and self._then is not None:
+            try:
+                self._then(self)
+            except Exception:  # the copy serves all the same
+                log.exception("after loading the in-memory copy of %s", self.source.store)
 
 
 def load_copy(source: CopySource, disk_store: Any) -> Any:

@@ -39,6 +39,7 @@ import queue
 import re
 import select
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -64,6 +65,7 @@ from ezgraph.store.base import (
 )
 from ezgraph.store.lookup import Lookup, TriplePattern, as_lookup
 from ezgraph.store.memory_copy import CopySource, MemoryCopy, copy_source
+from ezgraph.store.pages import Pages, PageSpec, subject_iris
 from ezgraph.store.sandbox import warn_unsandboxed
 from ezgraph.store.worker import (
     GRAPH_FORMATS,
@@ -151,6 +153,7 @@ class OxigraphStore(Store):
         start_method: str = "spawn",
         delete_on_close: bool = False,
         in_memory: bool = False,
+        pages: PageSpec | None = None,
     ):
         self.path = Path(path)
         if not (self.path / "CURRENT").is_file():
@@ -185,7 +188,12 @@ class OxigraphStore(Store):
         self.base_iri = base_iri or data_base
         self._prefixes = tuple((prefixes or prefixes_for(data_base)).items())
         self._cache = _ResponseCache(cache_bytes)
-        self._reader = _Reader(str(self.path), copy, LABEL_PREDICATES)
+        self._data_base = data_base
+        #: The documents of the release once they are made (:mod:`ezgraph.store.pages`).
+        self._pages: Pages | None = None
+        self._page_spec = pages if copy is not None else None
+        self._reader = _Reader(str(self.path), copy, LABEL_PREDICATES,
+                               self._make_pages if self._page_spec is not None else None)
         if copy is not None:
             self._reader.get()  # starts loading this process's copy
 
@@ -245,6 +253,15 @@ class OxigraphStore(Store):
     def describe(self, request: DescribeRequest) -> QueryResponse | None:
         if request.media_type not in GRAPH_FORMATS:
             raise ValueError(f"unsupported graph media type {request.media_type!r}")
+        pages = self._pages
+        if pages is not None and pages.spec.answers(request):
+            try:
+                page = pages.get(request.iri)
+            except sqlite3.Error as error:  # described on request, as before they were made
+                log.warning("reading the documents made for the release failed: %s", error)
+                page = None
+            if page is not None:
+                return QueryResponse("DESCRIBE", request.media_type, page[0], truncated=page[1])
         key = ("describe", request.iri, request.media_type, request.label_predicates,
                request.blank_node_depth, request.max_triples)
         return self._remembered(key, lambda: self._run_describe(request))
@@ -277,6 +294,42 @@ class OxigraphStore(Store):
         if response is not None:
             self._cache.put(key, response)
         return response
+
+    def _make_pages(self, memory: MemoryCopy) -> None:
+        """Make (or find) the documents of the release from this process's in-memory copy,
+        then answer from them (see :mod:`ezgraph.store.pages`). Runs in the copy's loading
+        thread; any failure leaves every document to be described on request."""
+        spec, release = self._page_spec, self._counts.release_if_known()
+        if spec is None or release is None:
+            return
+        pages = Pages(self.path.parent, release, spec, self._prefixes)
+        copy = memory.store
+        labels = self._reader.labels_of_copy(memory)
+
+        def render(iri: str) -> tuple[bytes, bool] | None:
+            # As _run_describe reads it in this process: the same job, budget and labels.
+            outcome = run_describe(copy, DescribeJob(
+                iri=iri, graph_media_type=spec.media_type,
+                label_predicates=spec.label_predicates,
+                blank_node_depth=spec.blank_node_depth, max_triples=spec.max_triples,
+                prefixes=self._prefixes,
+            ), IN_PROCESS_BUDGET, labels)
+            if outcome is None or outcome.status != "ok" or outcome.form is None:
+                return None
+            return outcome.body, outcome.truncated
+
+        started = time.perf_counter()
+        try:
+            if not pages.complete():
+                pages.make(subject_iris(copy, self._data_base), render)
+            pages.get(self._data_base)  # opens every part here, or fails now
+        except (OSError, sqlite3.Error) as error:
+            log.warning("the documents of release %s could not be made in %s, so each is "
+                        "described on request: %s", release, self.path.parent, error)
+            return
+        self._pages = pages
+        log.info("documents of release %s ready (%.1f s)", release,
+                 time.perf_counter() - started)
 
     def knows(self, iri: str, timeout: float) -> bool:
         job = DescribeJob(iri=iri, graph_media_type=None)
@@ -621,10 +674,12 @@ class _Reader:
     the process it runs in."""
 
     def __init__(self, path: str, copy: CopySource | None = None,
-                 label_predicates: tuple[str, ...] = ()):
+                 label_predicates: tuple[str, ...] = (),
+                 then: Callable[[MemoryCopy], None] | None = None):
         self._path = path
         self._copy_source = copy
         self._label_predicates = label_predicates
+        self._then = then
         self._memory: MemoryCopy | None = None
         # Labels read by descriptions (see labels_for): the disk store's and the copy's, which
         # names its blank nodes otherwise.
@@ -645,8 +700,7 @@ class _Reader:
                 # The copy is ready: it answers from now on, and the disk handle goes.
                 with self._lock:
                     if self._memory is memory and not self._closed:
-                        if memory.prepared is not None:
-                            self._copy_labels = {self._label_predicates: memory.prepared}
+                        self._copy_labels = self.labels_of_copy(memory)
                         self._store, self._memory = memory.store, None
                         self.in_memory = True
                 return memory.store
@@ -670,8 +724,15 @@ class _Reader:
                     if self._label_predicates:
                         prepare = functools.partial(label_index,
                                                     predicates=self._label_predicates)
-                    self._memory = MemoryCopy(self._copy_source, self._store, prepare)
+                    self._memory = MemoryCopy(self._copy_source, self._store, prepare,
+                                              self._then)
             return self._store
+
+    def labels_of_copy(self, memory: MemoryCopy) -> LabelCache:
+        """A new label cache of the copy ``memory`` holds, with its label index if it has one."""
+        if memory.prepared is None:
+            return {}
+        return {self._label_predicates: memory.prepared}
 
     def labels_for(self, store: Any) -> LabelCache:
         """The labels of ``store``, a handle :meth:`get` returned: once the in-memory copy

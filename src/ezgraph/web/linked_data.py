@@ -38,6 +38,7 @@ from ezgraph.store.base import (
     QueryResponse,
     StoreError,
 )
+from ezgraph.store.pages import PageSpec
 from ezgraph.web import rdfdoc
 from ezgraph.web.errors import retry_after
 from ezgraph.web.shortcut import raise_attached_failure
@@ -410,6 +411,13 @@ def describe_request_for(iri: str, fmt: Format, state: AppState) -> DescribeRequ
 
 def _max_document_triples(state: AppState) -> int:
     return max(state.max_rows, MAX_DOCUMENT_TRIPLES)
+
+
+def document_pages(max_rows: int) -> PageSpec:
+    """The documents a store may make ahead for every resource of a release: Turtle, as
+    :func:`describe_request_for` asks for them (``max_rows`` as in :class:`AppState`)."""
+    return PageSpec(TURTLE.media_type, rdfdoc.LABEL_PREDICATES, rdfdoc.BLANK_NODE_DEPTH,
+                    max(max_rows, MAX_DOCUMENT_TRIPLES))
 
 
 def document_etag(iri: str, fmt: Format, state: AppState | None = None) -> str:

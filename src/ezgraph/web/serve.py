@@ -25,6 +25,7 @@ from ezgraph.store import StoreSpecError, open_store, oxigraph_store_from_files
 from ezgraph.store.base import Store, StoreError
 from ezgraph.store.oxigraph import OxigraphStore, RdfLoadError
 from ezgraph.web.app import create_app
+from ezgraph.web.linked_data import document_pages
 from ezgraph.web.state import AppState
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,11 @@ def load_state(
                     raise ServeError(f"{dist}/manifest.json is missing: run `ezgraph build` first")
                 _build(dist)
             manifest = read_manifest(dist)
-            store = _open_dist_store(dist, {**store_options, "in_memory": in_memory})
+            options = {**store_options, "in_memory": in_memory}
+            if in_memory:
+                # Made from the in-memory copies: each resource's Turtle document, once.
+                options["pages"] = document_pages(max_rows)
+            store = _open_dist_store(dist, options)
     except (RdfLoadError, StoreSpecError, StoreError, OSError) as error:
         raise ServeError(str(error)) from None
     return AppState(
