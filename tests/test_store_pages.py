@@ -189,7 +189,9 @@ def test_a_part_is_written_whole_or_not_at_all(dist: Path) -> None:
 
     with pytest.raises(OSError, match="disk full"):
         pages.make([ZONE], failing)
-    assert not pages._paths[Pages.part_of(ZONE)].exists() and not list(dist.glob("*.tmp"))
+    part = pages._paths[Pages.part_of(ZONE)]
+    assert not part.exists() and not part.with_suffix(".bin").exists()
+    assert not list(dist.glob("*.tmp"))
     assert not pages.complete()
 
 

@@ -132,7 +132,10 @@ class OxigraphStore(Store):
     directory around ``path``, and reads the copy once it is ready (see
     :mod:`ezgraph.store.memory_copy`): several times faster, for about 420 MB per process at a
     million triples. This process also indexes the copy's labels for its descriptions
-    (:func:`~ezgraph.store.worker.label_index`: 33 MB more at a million triples).
+    (:func:`~ezgraph.store.worker.label_index`: 33 MB more at a million triples). With
+    ``pages`` as well, every resource's document to that spec is made once per release from the
+    copy, into files beside ``path``, and :meth:`describe` answers from them
+    (:mod:`ezgraph.store.pages`).
 
     Relative IRIs in queries resolve against ``base_iri``: by default the data's persistent base
     (``base`` of the sibling ``manifest.json``, else ``https://w3id.org/ezgraph/``), so
@@ -255,11 +258,7 @@ class OxigraphStore(Store):
             raise ValueError(f"unsupported graph media type {request.media_type!r}")
         pages = self._pages
         if pages is not None and pages.spec.answers(request):
-            try:
-                page = pages.get(request.iri)
-            except sqlite3.Error as error:  # described on request, as before they were made
-                log.warning("reading the documents made for the release failed: %s", error)
-                page = None
+            page = pages.get(request.iri)
             if page is not None:
                 return QueryResponse("DESCRIBE", request.media_type, page[0], truncated=page[1])
         key = ("describe", request.iri, request.media_type, request.label_predicates,
@@ -322,7 +321,7 @@ class OxigraphStore(Store):
         try:
             if not pages.complete():
                 pages.make(subject_iris(copy, self._data_base), render)
-            pages.get(self._data_base)  # opens every part here, or fails now
+            pages.open()
         except (OSError, sqlite3.Error) as error:
             log.warning("the documents of release %s could not be made in %s, so each is "
                         "described on request: %s", release, self.path.parent, error)
