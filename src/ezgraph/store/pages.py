@@ -1,7 +1,7 @@
 """Every resource's document of one release, written once to files beside the store.
 
 A release never changes while it is served, so a resource's Linked Data document is the same
-bytes for as long as it is: the issue's "results may be cached per release". At a million
+bytes for as long as it is, and may be made once per release. At a million
 triples, describing a resource (the 303 of a client resolving an IRI checks it exists by
 reading its document) cost a web process 120-140 µs of CPU in a tight loop and two to three
 times that under load; reading the document from a file costs a few microseconds.
@@ -18,15 +18,15 @@ parts are there; their names carry a digest of the release and of what a documen
 another build or other settings never read them. A part is two files: the documents one after
 the other (``.bin``, mapped into memory by every process that reads it, so they share its pages)
 and a SQLite table of where each one lies (``.sqlite``, read whole into a dictionary when the
-parts are opened). SQLite's own lookups cost a fifth of the pages' throughput under load (4,634-
-6,475 against 5,669-6,968 pages/s at 1M): it lets go of the GIL around every call, and eight
-threads then hand it over. At a million triples: 132,492 documents, 255 MB, about 9 s in each
-of two web processes.
+parts are opened). Documents read by SQLite lookups gave a third fewer pages under load
+(3,559-4,149 against 5,502-6,565 pages/s at 1M, in turn twice): it lets go of the GIL around
+every call, and eight threads then hand it over. At a million triples: 132,492 documents,
+225 MB, about 9 s in each of two web processes.
 
 Anything failing (a read-only directory, a full disk) leaves a warning in the log, and every
 document is described on request as before.
 
-This module is imported by the web process only (stdlib and pyoxigraph).
+This module is imported by the web process only (stdlib only).
 """
 
 from __future__ import annotations
