@@ -265,13 +265,16 @@ class OxigraphStore(Store):
                request.blank_node_depth, request.max_triples)
         return self._remembered(key, lambda: self._run_describe(request))
 
-    def _run_describe(self, request: DescribeRequest) -> QueryResponse | None:
-        job = DescribeJob(
+    def _describe_job(self, request: DescribeRequest) -> DescribeJob:
+        return DescribeJob(
             iri=request.iri, graph_media_type=request.media_type,
             label_predicates=request.label_predicates,
             blank_node_depth=request.blank_node_depth, max_triples=request.max_triples,
             prefixes=self._prefixes,
         )
+
+    def _run_describe(self, request: DescribeRequest) -> QueryResponse | None:
+        job = self._describe_job(request)
         outcome = self._read_here(job)
         if outcome is None:
             outcome = self._pool.run(job, request.timeout)
@@ -302,25 +305,21 @@ class OxigraphStore(Store):
         if spec is None or release is None:
             return
         pages = Pages(self.path.parent, release, spec, self._prefixes)
-        copy = memory.store
-        labels = self._reader.labels_of_copy(memory)
+        if self._reader.get() is not memory.store:
+            return  # closed meanwhile
 
         def render(iri: str) -> tuple[bytes, bool] | None:
-            # As _run_describe reads it in this process: the same job, budget and labels.
-            outcome = run_describe(copy, DescribeJob(
-                iri=iri, graph_media_type=spec.media_type,
-                label_predicates=spec.label_predicates,
-                blank_node_depth=spec.blank_node_depth, max_triples=spec.max_triples,
-                prefixes=self._prefixes,
-            ), IN_PROCESS_BUDGET, labels)
-            if outcome is None or outcome.status != "ok" or outcome.form is None:
+            # Read here as on request (the copy, its labels, the budget); past the budget, the
+            # document is left to a worker on request.
+            outcome = self._read_here(self._describe_job(spec.request(iri)))
+            if outcome is None or outcome.form is None:
                 return None
             return outcome.body, outcome.truncated
 
         started = time.perf_counter()
         try:
             if not pages.complete():
-                pages.make(subject_iris(copy, self._data_base), render)
+                pages.make(subject_iris(memory.store, self._data_base), render)
             pages.open()
         except (OSError, sqlite3.Error) as error:
             log.warning("the documents of release %s could not be made in %s, so each is "

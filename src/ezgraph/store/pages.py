@@ -26,12 +26,13 @@ every call, and eight threads then hand it over. At a million triples: 132,492 d
 Anything failing (a read-only directory, a full disk) leaves a warning in the log, and every
 document is described on request as before.
 
-This module is imported by the web process only (stdlib only).
+This module is imported by the web process only (stdlib and :mod:`ezgraph.store.base`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import json
 import logging
@@ -44,6 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ezgraph.store.base import DescribeRequest
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,14 @@ class PageSpec:
     blank_node_depth: int
     max_triples: int
 
-    def answers(self, request: Any) -> bool:
+    def request(self, iri: str) -> DescribeRequest:
+        """The description request ``iri``'s document answers."""
+        return DescribeRequest(iri=iri, media_type=self.media_type,
+                               label_predicates=self.label_predicates,
+                               blank_node_depth=self.blank_node_depth,
+                               max_triples=self.max_triples)
+
+    def answers(self, request: DescribeRequest) -> bool:
         """Whether a document made to this spec is the answer to ``request``."""
         return (request.media_type == self.media_type
                 and request.label_predicates == self.label_predicates
@@ -119,6 +129,8 @@ class Pages:
                 return  # another process writes it
             if path.is_file():
                 return  # written while this process waited
+            for stale in path.parent.glob(f"{glob.escape(path.stem)}.*.tmp"):
+                stale.unlink(missing_ok=True)  # left by a process that died writing it
             started = time.perf_counter()
             written = _write_part(path, iris, render)
             log.info("%s: %d documents in %.1f s", path.name, written,
