@@ -698,7 +698,8 @@ class _Reader:
                 # The copy is ready: it answers from now on, and the disk handle goes.
                 with self._lock:
                     if self._memory is memory and not self._closed:
-                        self._copy_labels = self.labels_of_copy(memory)
+                        if memory.prepared is not None:  # its label index
+                            self._copy_labels = {self._label_predicates: memory.prepared}
                         self._store, self._memory = memory.store, None
                         self.in_memory = True
                 return memory.store
@@ -725,12 +726,6 @@ class _Reader:
                     self._memory = MemoryCopy(self._copy_source, self._store, prepare,
                                               self._then)
             return self._store
-
-    def labels_of_copy(self, memory: MemoryCopy) -> LabelCache:
-        """A new label cache of the copy ``memory`` holds, with its label index if it has one."""
-        if memory.prepared is None:
-            return {}
-        return {self._label_predicates: memory.prepared}
 
     def labels_for(self, store: Any) -> LabelCache:
         """The labels of ``store``, a handle :meth:`get` returned: once the in-memory copy

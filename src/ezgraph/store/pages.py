@@ -168,12 +168,11 @@ class Pages:
 
 def _write_part(path: Path, iris: list[str], render: Render) -> int:
     """Write ``iris``' documents to ``path`` and its ``.bin``, whole or not at all (the table
-    comes last: a part is there when its table is); how many were written."""
+    comes last: a part is there when its table is); how many were written. The caller holds
+    the part's lock and has removed any earlier temporaries."""
     tag = f".{os.getpid()}.tmp"
     table, documents = path.with_name(path.name + tag), path.with_suffix(".bin")
     documents_tmp = documents.with_name(documents.name + tag)
-    for temporary in (table, documents_tmp):
-        temporary.unlink(missing_ok=True)
     written = 0
     try:
         with open(documents_tmp, "wb") as out, sqlite3.connect(table) as db:
@@ -215,7 +214,7 @@ def subject_iris(store: Any, base: str) -> list[str]:
     """The IRIs under ``base`` that are the subject of some statement in ``store``: the
     resources whose documents are made (an IRI only ever named as an object is described on
     request)."""
-    escaped = base.replace("\\", "\\\\").replace('"', '\\"')
-    query = (f'SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) '
-             f'&& STRSTARTS(STR(?s), "{escaped}")) }}')
-    return sorted(row[0].value for row in store.query(query, use_default_graph_as_union=True))
+    # The base is compared here, not written into the query: nothing to escape.
+    subjects = store.query("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }",
+                           use_default_graph_as_union=True)
+    return sorted(iri for (subject,) in subjects if (iri := subject.value).startswith(base))
