@@ -12,8 +12,11 @@ Identifiers and documents are kept apart (Cool URIs for the Semantic Web, sectio
   directly with an overview of every class and property, or every shape.
 * ``/doc/{path}`` negotiates HTML, Turtle, JSON-LD, N-Triples and RDF/XML by ``Accept``, or
   takes the format from an extension (``/doc/id/zone/cetdz.ttl``). A negotiated answer names the
-  extension URL in ``Content-Location`` and says ``Vary: Accept``. ETags are strong and derived
-  from the release, the IRI and the format, so a conditional GET costs no query.
+  extension URL in ``Content-Location`` and says ``Vary: Accept``. ETags are derived from the
+  release, the IRI and the format, so a conditional GET costs no query. They are weak
+  (``W/"…"``, RFC 9110 §8.8.1): a description's statements come in its store's order and its
+  blank nodes are labelled per loaded store, so two processes, or one before and after its
+  in-memory copy is loaded, may write the same graph as different bytes.
 * ``/doc?iri=…`` describes any IRI the store knows, for data whose IRIs are not under the base
   (``serve --data`` with arbitrary files).
 
@@ -112,7 +115,7 @@ def not_acceptable(formats: Sequence[Format], links: dict[str, str] | None = Non
                     headers={"Vary": "Accept"})
 
 
-def strong_etag(*parts: str) -> str:
+def etag_of(*parts: str) -> str:
     """An entity tag that changes whenever any of ``parts`` does."""
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:40]
 
@@ -123,8 +126,10 @@ def body_etag(body: bytes) -> str:
 
 
 def not_modified(etag: str, headers: dict[str, str],
-                 exists: Callable[[], bool] | None = None) -> Response | None:
-    """A 304 when the request's ``If-None-Match`` matches ``etag``.
+                 exists: Callable[[], bool] | None = None, weak: bool = False
+                 ) -> Response | None:
+    """A 304 when the request's ``If-None-Match`` matches ``etag`` (sent back as a weak tag
+    when ``weak``).
 
     The comparison is the weak one (RFC 9110 §13.1.2): ``W/"x"`` matches ``"x"``, as caches
     that downgraded the tag send it back. ``*`` matches only a current representation, so when
@@ -137,7 +142,7 @@ def not_modified(etag: str, headers: dict[str, str],
     if conditions.star_tag and exists is not None and not exists():
         return None
     response = Response(status=304)
-    response.set_etag(etag)
+    response.set_etag(etag, weak)
     response.headers.update(headers)
     return response
 
@@ -359,8 +364,8 @@ def describe(iri: str, chosen: Format | None, location: Callable[[Format], str])
     headers = {"Content-Location": links[fmt.extension], "Link": alternates(links)}
     if negotiated:
         headers["Vary"] = "Accept"
-    tag = document_etag(iri, fmt)
-    if cached := not_modified(tag, headers, exists=lambda: _exists(iri)):
+    tag, weak = document_etag(iri, fmt), True
+    if cached := not_modified(tag, headers, exists=lambda: _exists(iri), weak=weak):
         return cached
 
     if fmt is HTML:
@@ -376,11 +381,11 @@ def describe(iri: str, chosen: Format | None, location: Callable[[Format], str])
             headers["X-Ezgraph-Truncated"] = "true"
 
     if not tag:
-        tag = body_etag(body)
+        tag, weak = body_etag(body), False  # it names these very bytes
         if cached := not_modified(tag, headers):
             return cached
     answer = Response(body, content_type=fmt.content_type, headers=headers)
-    answer.set_etag(tag)
+    answer.set_etag(tag, weak)
     return answer
 
 
@@ -421,8 +426,9 @@ def document_pages(max_rows: int) -> PageSpec:
 
 
 def document_etag(iri: str, fmt: Format, state: AppState | None = None) -> str:
-    """The strong ETag of the document of ``iri`` in ``fmt`` ("" when no release names the
-    data: the caller takes it from the body)."""
+    """The ETag of the document of ``iri`` in ``fmt``, to be sent weak (see the module
+    docstring); "" when no release names the data: the caller takes a strong one from the
+    body."""
     current = release(state)
     if not current:
         return ""  # nothing identifies the data: the ETag is taken from the body instead
@@ -430,7 +436,7 @@ def document_etag(iri: str, fmt: Format, state: AppState | None = None) -> str:
     if fmt is HTML:
         # Pages carry links to this host and come from this version's templates.
         parts += [public_base(), __version__]
-    return strong_etag(*parts)
+    return etag_of(*parts)
 
 
 def alternates(links: dict[str, str]) -> str:
@@ -520,9 +526,10 @@ def _overview_answer(overview: Overview, extension: str | None) -> Response:
     if extension is None:
         headers["Vary"] = "Accept"
     current = release()
-    tag = strong_etag(current, state.data_base + overview.path, fmt.media_type,
+    tag = etag_of(current, state.data_base + overview.path, fmt.media_type,
                       public_base() if fmt is HTML else "", __version__) if current else ""
-    if cached := not_modified(tag, headers):
+    weak = True  # as a document's: the overview lists statements in the store's order
+    if cached := not_modified(tag, headers, weak=weak):
         return cached
 
     if fmt is HTML:
@@ -537,11 +544,11 @@ def _overview_answer(overview: Overview, extension: str | None) -> Response:
             timeout=state.timeout, max_rows=_max_document_triples(state),
         )).body
     if not tag:
-        tag = body_etag(body)
+        tag, weak = body_etag(body), False
         if cached := not_modified(tag, headers):
             return cached
     answer = Response(body, content_type=fmt.content_type, headers=headers)
-    answer.set_etag(tag)
+    answer.set_etag(tag, weak)
     return answer
 
 

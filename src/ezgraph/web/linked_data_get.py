@@ -93,9 +93,10 @@ class LinkedDataShortcut(Shortcut):
                    ("Vary", "Accept")]
         if document.truncated:
             headers.append(("X-Ezgraph-Truncated", "true"))
-        tag = document_etag(iri, fmt, state) or body_etag(document.body)
+        tag = document_etag(iri, fmt, state)
+        etag = f'W/"{tag}"' if tag else f'"{body_etag(document.body)}"'
         headers += [("Content-Type", fmt.content_type),
-                    ("Content-Length", str(len(document.body))), ("ETag", f'"{tag}"')]
+                    ("Content-Length", str(len(document.body))), ("ETag", etag)]
         return "200 OK", headers, document.body
 
     def _read(self, environ: dict[str, Any], iri: str, fmt: Format) -> QueryResponse | None:

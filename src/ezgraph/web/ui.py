@@ -20,12 +20,12 @@ from ezgraph.namespaces import prefixes_for
 from ezgraph.store.base import StoreError
 from ezgraph.web import rdfdoc
 from ezgraph.web.linked_data import (
+    etag_of,
     href_for,
     not_modified,
     public_base,
     release,
     store_error_response,
-    strong_etag,
 )
 from ezgraph.web.state import get_state
 
@@ -158,7 +158,7 @@ SELECT ?p ?text WHERE {{
 def home() -> Response:
     state = get_state()
     current = release()
-    tag = strong_etag(current, "home", public_base(), __version__) if current else ""
+    tag = etag_of(current, "home", public_base(), __version__) if current else ""
     if cached := not_modified(tag, {}):
         return cached
     info = state.store.info()
