@@ -15,6 +15,12 @@ range headers go to the view, which answers 304s from its ETags without any quer
 only 200 and 303 answers, only the routes listed in :data:`CACHED_PREFIXES`, and only while the
 store can name its release without blocking: an error, a timeout or a truncated-by-time answer
 is never kept, and a store whose data may change under it (a remote endpoint) gets no cache.
+
+An answer is kept the second time its request comes, not the first: most requests at a
+million triples come once (a crawler's pages, a script's lookups), and keeping each of them
+cost more than the answer itself (the key's bytes counted, the body joined, another evicted).
+The keys seen once are remembered by their hash, :data:`SEEN_KEYS` at most; a collision only
+keeps an answer one request early.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ CONDITIONAL_HEADERS = (
 _BYPASS_HEADERS = (*CONDITIONAL_HEADERS, "HTTP_AUTHORIZATION", "HTTP_COOKIE")
 _CACHED_STATUSES = ("200", "303")
 DEFAULT_MAX_BYTES = 64 * 2**20
+#: Hashes of requests seen once, remembered so that their second coming is kept; forgotten all
+#: at once when there are this many (7 MB of them: a set of 100,000 ints).
+SEEN_KEYS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,7 @@ class ResponseCache:
         self._entries: OrderedDict[tuple[str, ...], CachedAnswer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._seen: set[int] = set()
         self.hits = 0
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -73,10 +83,24 @@ class ResponseCache:
             if answer is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
+            else:
+                seen = self._seen_before(key)
         if answer is not None:
             start_response(answer.status, list(answer.headers))
             return [answer.body]
+        if not seen:
+            return self.app(environ, start_response)
         return self._fill(key, environ, start_response)
+
+    def _seen_before(self, key: tuple[str, ...]) -> bool:
+        """Whether ``key`` came before (and is remembered); called under the lock."""
+        digest = hash(key)
+        if digest in self._seen:
+            return True
+        if len(self._seen) >= SEEN_KEYS:
+            self._seen.clear()
+        self._seen.add(digest)
+        return False
 
     def _key(self, environ: dict[str, Any]) -> tuple[str, ...] | None:
         if environ.get("REQUEST_METHOD") != "GET":
