@@ -64,7 +64,7 @@ class LinkedDataShortcut(Shortcut):
         return self._answer(environ, path)
 
     def _answer(self, environ: dict[str, Any], path: str) -> Answer | None:
-        fmt = negotiate_header(bare_accept(environ.get("HTTP_ACCEPT")), DOCUMENT_FORMATS)
+        fmt = _document_format(environ.get("HTTP_ACCEPT"))
         if fmt is None or fmt not in RDF_FORMATS:
             return None
         if path.startswith(DOCUMENT_PREFIX):
@@ -129,10 +129,17 @@ def _see_other_page() -> tuple[str, str, tuple[str, str, str]]:
     return response.status, response.headers["Content-Type"], (before, between, after)
 
 
+@functools.lru_cache(maxsize=512)
+def _document_format(accept: str | None) -> Format | None:
+    """The document format ``Accept`` negotiates, remembered per header: clients repeat the
+    same few, and ``negotiate_header``'s own memory hashes every format it is offered."""
+    return negotiate_header(bare_accept(accept), DOCUMENT_FORMATS)
+
+
 def _plain(environ: dict[str, Any], path: str) -> bool:
     """Whether the request is one the views answer without anything but the path and
     ``Accept``: an ASCII path that werkzeug routes as it is (no empty segment, which it
     redirects, nor an empty rest), no script root, no conditional or range header."""
     return (path.isascii() and "//" not in path and not path.endswith("/")
             and not environ.get("SCRIPT_NAME")
-            and not any(name in environ for name in CONDITIONAL_HEADERS))
+            and environ.keys().isdisjoint(CONDITIONAL_HEADERS))

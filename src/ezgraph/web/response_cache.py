@@ -108,7 +108,7 @@ class ResponseCache:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(CACHED_PREFIXES):
             return None
-        if any(name in environ for name in _BYPASS_HEADERS):
+        if not environ.keys().isdisjoint(_BYPASS_HEADERS):
             return None
         release = self._release()
         if not release:
