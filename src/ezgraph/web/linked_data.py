@@ -364,7 +364,8 @@ def describe(iri: str, chosen: Format | None, location: Callable[[Format], str])
     headers = {"Content-Location": links[fmt.extension], "Link": alternates(links)}
     if negotiated:
         headers["Vary"] = "Accept"
-    tag, weak = document_etag(iri, fmt), True
+    tag = document_etag(iri, fmt)
+    weak = True  # see the module docstring
     if cached := not_modified(tag, headers, exists=lambda: _exists(iri), weak=weak):
         return cached
 
@@ -527,7 +528,7 @@ def _overview_answer(overview: Overview, extension: str | None) -> Response:
         headers["Vary"] = "Accept"
     current = release()
     tag = etag_of(current, state.data_base + overview.path, fmt.media_type,
-                      public_base() if fmt is HTML else "", __version__) if current else ""
+                  public_base() if fmt is HTML else "", __version__) if current else ""
     weak = True  # as a document's: the overview lists statements in the store's order
     if cached := not_modified(tag, headers, weak=weak):
         return cached

@@ -83,8 +83,7 @@ class ResponseCache:
             if answer is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-            else:
-                seen = self._seen_before(key)
+            seen = answer is not None or self._seen_before(key)
         if answer is not None:
             start_response(answer.status, list(answer.headers))
             return [answer.body]
