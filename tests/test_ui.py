@@ -173,7 +173,7 @@ def test_home_page(web_client, publish_dir):
 def test_home_page_conditional_get(web_client):
     first = web_client.get("/")
     etag, weak = first.get_etag()
-    assert etag and weak  # rows that tie come in store order: the same page, maybe not bytes
+    assert etag and weak  # some choices follow the store's order: the same page, maybe not bytes
     again = web_client.get("/", headers={"If-None-Match": f'W/"{etag}"'})
     assert again.status_code == 304
     assert again.get_etag() == (etag, True)

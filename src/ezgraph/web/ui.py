@@ -159,7 +159,8 @@ def home() -> Response:
     state = get_state()
     current = release()
     tag = etag_of(current, "home", public_base(), __version__) if current else ""
-    # Weak, as documents' are (ezgraph.web.linked_data): rows that tie come in store order.
+    # Weak, as documents' are (ezgraph.web.linked_data): which classes tied at the 60th count
+    # are shown, and which of several English titles, follow the store's order.
     if cached := not_modified(tag, {}, weak=True):
         return cached
     info = state.store.info()
