@@ -76,6 +76,7 @@ LABEL_PREDICATES: tuple[str, ...] = (
     PREFIXES["sh"] + "name",
 )
 
+
 def rebase(iri: str, base: str) -> str:
     """Move an IRI minted under the default base to ``base`` (other IRIs are returned unchanged)."""
     if base != DEFAULT_BASE and iri.startswith(DEFAULT_BASE):

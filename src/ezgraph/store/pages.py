@@ -31,6 +31,7 @@ This module is imported by the web process only (stdlib and :mod:`ezgraph.store.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import glob
 import hashlib
@@ -94,8 +95,7 @@ class Pages:
     def __init__(self, directory: Path, release: str, spec: PageSpec,
                  prefixes: tuple[tuple[str, str], ...]):
         digest = hashlib.sha256(json.dumps(
-            [FORMAT, release, spec.media_type, spec.label_predicates, spec.blank_node_depth,
-             spec.max_triples, prefixes]).encode()).hexdigest()[:16]
+            [FORMAT, release, *dataclasses.astuple(spec), prefixes]).encode()).hexdigest()[:16]
         self.spec = spec
         self._paths = [directory / f"pages-{digest}-{part}.sqlite" for part in range(PARTS)]
         self._index: dict[str, tuple[int, int, int, bool]] = {}

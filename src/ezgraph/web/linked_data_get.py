@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from markupsafe import escape
+from werkzeug.http import quote_etag
 from werkzeug.utils import redirect
 
 from ezgraph.store.base import QueryResponse
@@ -93,8 +94,8 @@ class LinkedDataShortcut(Shortcut):
                    ("Vary", "Accept")]
         if document.truncated:
             headers.append(("X-Ezgraph-Truncated", "true"))
-        tag = document_etag(iri, fmt, state)
-        etag = f'W/"{tag}"' if tag else f'"{body_etag(document.body)}"'
+        tag = document_etag(iri, fmt, state)  # weak, as the view sends it
+        etag = quote_etag(tag, weak=True) if tag else quote_etag(body_etag(document.body))
         headers += [("Content-Type", fmt.content_type),
                     ("Content-Length", str(len(document.body))), ("ETag", etag)]
         return "200 OK", headers, document.body
@@ -132,8 +133,9 @@ def _see_other_page() -> tuple[str, str, tuple[str, str, str]]:
 @functools.lru_cache(maxsize=512)
 def _document_format(accept: str | None) -> Format | None:
     """The document format ``Accept`` negotiates, remembered per header: clients repeat the
-    same few, and ``negotiate_header``'s own memory hashes every format it is offered."""
-    return negotiate_header(bare_accept(accept), DOCUMENT_FORMATS)
+    same few, and ``negotiate_header``'s own memory hashes every format it is offered, so it
+    is passed by."""
+    return negotiate_header.__wrapped__(bare_accept(accept), DOCUMENT_FORMATS)
 
 
 def _plain(environ: dict[str, Any], path: str) -> bool:
