@@ -3,14 +3,26 @@ solutions stream."""
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import pytest
 
 from ezgraph.store.base import QueryRefused
 from ezgraph.store.guard import check_query
-from ezgraph.store.lookup import MAX_LENGTH, RDF_TYPE, Lookup, TriplePattern, as_lookup
+from ezgraph.store.lookup import (
+    MAX_LENGTH,
+    RDF_TYPE,
+    Lookup,
+    TriplePattern,
+    _parsed_lookup,
+    _quick_lookup,
+    as_lookup,
+)
 
 ZONE = "https://w3id.org/ezgraph/id/zone/z0001"
 EZ = "https://w3id.org/ezgraph/def/"
+BENCH_LOOKUP = Path(__file__).parent.parent / "bench" / "queries" / "iri-lookup.rq"
 
 
 @pytest.mark.parametrize(
@@ -105,3 +117,73 @@ def test_what_the_guard_refuses_is_never_a_lookup(query: str) -> None:
     with pytest.raises(QueryRefused):
         check_query(query, frozenset())
     assert as_lookup(query) is None
+
+
+#: Pieces of lookups and near-lookups, put together at random below: what the quick reading
+#: (one regular expression) must read as the token parser does, or leave to it.
+_PIECES = {
+    "prologue": ["", f"PREFIX ez: <{EZ}>", f"prefix ez:<{EZ}> PREFIX : <http://x.example/>",
+                 "PREFIX ez: <def/>", f"PREFIX ez:x <{EZ}>", f"PREFIX ez: <{EZ}> BASE <http://b/>",
+                 f"# PREFIX no: <{EZ}>\n", f"PREFIX ez: <{EZ}> PREFIX ez: <http://y.example/>",
+                 " ".join(f"PREFIX p{n}: <http://p{n}.example/>" for n in range(9))],
+    "form": ["SELECT ?p ?o", "select *", "SELECT DISTINCT ?o", "SELECT reduced *", "ASK",
+             "SELECT?p?o", "SELECTDISTINCT ?o", "SELECT ?pWHERE", "SELECT $p", "SELECT ez:x",
+             "SELECT", "CONSTRUCT"],
+    "where": ["WHERE", "where", "", "WHERE#c\n", "WHERE:x"],
+    "subject": [f"<{ZONE}>", "?s", "$s", "ez:zone", ":z", "_:b", "<rel>", "no:x", "ez:a.b",
+                "ez:", "?p", "<>", "?s_1"],
+    "predicate": ["?p", "a", "ez:year", "<http://p.example/>", "a:b", "ab", "?s", "A", "a.b:c",
+                  "$o"],
+    "object": ["?o", "?s", "$p", f"<{ZONE}>", "ez:x", "'lit'", "1", "?o.", "ez:x.", "?O"],
+    "dot": ["", ".", " . "],
+    "modifiers": ["", "LIMIT 5", "OFFSET 3", "limit 5 OFFSET 3", "OFFSET 3 LIMIT 5",
+                  "LIMIT 5 LIMIT 6", "OFFSET 1 OFFSET 2", "LIMIT 1.5", "LIMIT 10e", "LIMIT5",
+                  "ORDER BY ?o LIMIT 3", "LIMIT 0", "OFFSET 0 OFFSET 0", "LIMIT 2OFFSET 1",
+                  "# the end"],
+}
+_SEPARATORS = [" ", "\n", "", "  # note\n", "\t", "#\r"]
+
+
+def _pieced_queries(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    queries = []
+    for _ in range(count):
+        pick = {name: rng.choice(options) for name, options in _PIECES.items()}
+        parts = [pick["prologue"], pick["form"], pick["where"], "{", pick["subject"],
+                 pick["predicate"], pick["object"], pick["dot"], "}", pick["modifiers"]]
+        queries.append("".join(part + rng.choice(_SEPARATORS) for part in parts))
+    return queries
+
+
+#: What the quick reading leaves to the parser: BASE, ORDER BY, blank nodes, more than eight
+#: prefixes, a number run into a keyword.
+_LEFT_TO_THE_PARSER = ("BASE", "ORDER BY", "_:", "p8:", "2OFFSET")
+
+
+def test_the_quick_reading_is_the_token_parsers_reading() -> None:
+    """Whatever the regular expression reads, it reads as the parser does; and it reads every
+    lookup but those it leaves to the parser (else it would cost time for nothing)."""
+    parsed = 0
+    for query in _pieced_queries(20_000, seed=4):
+        quick, slow = _quick_lookup(query), _parsed_lookup(query)
+        if quick is not None:
+            assert quick == slow, query
+        elif slow is not None:
+            assert any(marker in query for marker in _LEFT_TO_THE_PARSER), query
+        parsed += slow is not None
+    assert parsed > 1_000
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        BENCH_LOOKUP.read_text(encoding="utf-8") + "\n# bench run 17\n",
+        f"SELECT ?p ?o WHERE {{ <{ZONE}> ?p ?o }}",
+        f"PREFIX ez: <{EZ}>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+        "SELECT ?zone WHERE { ?zone a ez:NationalETDZ } LIMIT 10",
+        f"ASK {{ <{ZONE}> a ?type }}",
+    ],
+)
+def test_common_lookups_are_read_quickly(query: str) -> None:
+    assert _quick_lookup(query) is not None
+    assert _quick_lookup(query) == _parsed_lookup(query)

@@ -33,11 +33,15 @@ UPDATE_KEYWORDS = frozenset(
 QUERY_FORMS: frozenset[str] = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 
 # Terminals of the SPARQL 1.1 grammar, approximated with Python's Unicode classes
-# (\w covers PN_CHARS_U and digits).
+# (\w covers PN_CHARS_U and digits). The lookup recognizer (ezgraph.store.lookup) reads the same
+# terminals, so they are named here once.
 _PN_CHARS = r"[\w\-\u00B7\u0300-\u036F\u203F-\u2040]"
 _PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
 _PN_PREFIX = rf"[^\W\d_](?:(?:{_PN_CHARS}|\.)*{_PN_CHARS})?"
 _PN_LOCAL = rf"(?:[\w:]|{_PLX})(?:(?:{_PN_CHARS}|[.:]|{_PLX})*(?:{_PN_CHARS}|:|{_PLX}))?"
+IRIREF = r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>'
+VAR = r"[?$]\w[\w\u00B7\u0300-\u036F\u203F-\u2040]*"
+PNAME = rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?"
 
 _TOKEN = re.compile(
     rf"""
@@ -49,10 +53,10 @@ _TOKEN = re.compile(
         | '(?:[^'\\\r\n]|\\.)*'
         | "(?:[^"\\\r\n]|\\.)*"
       )
-    | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{{4}}|\\U[0-9A-Fa-f]{{8}})*>)
-    | (?P<var>[?$]\w[\w\u00B7\u0300-\u036F\u203F-\u2040]*)
+    | (?P<iri>{IRIREF})
+    | (?P<var>{VAR})
     | (?P<bnode>_:[\w](?:(?:{_PN_CHARS}|\.)*{_PN_CHARS})?)
-    | (?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)
+    | (?P<pname>{PNAME})
     | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
     | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
     | (?P<word>[^\W\d]\w*)
