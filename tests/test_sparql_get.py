@@ -3,6 +3,7 @@ same answers as the view, byte for byte; everything else, failures included, thr
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -12,9 +13,11 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from SPARQLWrapper import JSON, SPARQLWrapper
+from werkzeug.exceptions import BadRequest
 
 from ezgraph.store.base import QueryRequest, QueryResponse, Store, StoreInfo
 from ezgraph.store.oxigraph import OxigraphStore
+from ezgraph.web.sparql import protocol_from_query_string
 
 SELECT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/ezgraph/id/zone/changchun-etdz> ?p ?o }"
@@ -43,6 +46,10 @@ CASES = [
     # the view's own parameter reading decides what the shortcut takes
     ("query=%FF", "application/json"),
     ("query=+", None),
+    ("query=" + quote(LOOKUP).replace("%3F", "%3f") + "+%23+%C3%A9+%zz+%4+\\x41+%5Cu0041+%",
+     "application/json"),
+    ("query=" + quote(LOOKUP) + "%23%E9", "application/json"),  # Latin-1, not UTF-8
+    ("query=" + quote(LOOKUP) + "%23\xc3\xa9", "application/json"),  # sent unescaped
     (f"query={quote(SELECT)}&format=csv", None),
     (f"query={quote(CONSTRUCT)}&format=csv", None),
     (f"query={quote(SELECT)}&output=tsv&results=csv", None),
@@ -196,3 +203,22 @@ def test_a_query_waiting_for_its_worker_holds_up_no_lookup(
     assert response.status_code == 200
     assert elapsed < 1.0, f"the lookup waited {elapsed:.1f} s behind the endless query"
     assert slow == [503]
+
+
+def test_a_query_alone_is_read_as_with_other_parameters() -> None:
+    """``query=…`` alone has a quicker reading (ezgraph.web.sparql.protocol_from_query_string):
+    the same query as the general one (taken when another parameter follows), or the same
+    error, for random strings of what query strings hold."""
+    rng = random.Random(7)
+    alphabet = [b"%", b"%2", b"%zz", b"%41", b"%3f", b"%C3%A9", b"%E9", b"%0A", b"+", b"\\",
+                b"\\x41", b"\\u0041", b"\xc3\xa9", b"\xff", b"a", b"?", b"=", b" ", b"{", b"#"]
+    for _ in range(5_000):
+        raw = b"query=" + b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _read(raw) == _read(raw + b"&other=1"), raw
+
+
+def _read(raw: bytes) -> object:
+    try:
+        return protocol_from_query_string(raw)
+    except BadRequest as error:
+        return error.description

@@ -208,6 +208,20 @@ def parse_protocol_request(req: Request) -> ProtocolRequest:
 def protocol_from_query_string(raw: bytes) -> ProtocolRequest:
     """The parameters of a ``GET`` (its raw query string), read as
     :func:`parse_protocol_request` reads them."""
+    if raw.startswith(b"query=") and b"&" not in raw:
+        # A query alone, as most clients send it, read as parse_qsl reads it in a fifth of the
+        # time: each %XX becomes a \xXX escape of the unicode_escape codec (backslashes
+        # escaped first), whose Latin-1 characters are the bytes. Anything it cannot read (a
+        # % without two hex digits after it, bytes that are not UTF-8) is left to the reading
+        # below, which keeps such a % as it is and names a byte that is not UTF-8.
+        try:
+            query = (raw[6:].replace(b"\\", b"\\\\").replace(b"%", b"\\x").replace(b"+", b" ")
+                     .decode("unicode_escape").encode("latin-1").decode("utf-8"))
+        except UnicodeError:
+            pass
+        else:
+            if query.strip():
+                return ProtocolRequest(query)
     # A plain dict, not werkzeug's MultiDict: a quarter of the reading's time on a lookup.
     values: dict[str, list[str]] = {}
     for name, value in utf8_parameters(raw, "in the URL"):
