@@ -73,6 +73,12 @@ def server(web_store: OxigraphStore, publish_dir: tuple[Any, dict[str, Any]],
     yield serve_app(app), app
 
 
+def untimed(answer: tuple[int, dict[str, str], bytes]) -> tuple[int, dict[str, str], bytes]:
+    status, headers, body = answer
+    return status, {name: value for name, value in headers.items()
+                    if name != "server-timing"}, body
+
+
 def get(base_url: str, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     split = urllib.parse.urlsplit(base_url)
     connection = http.client.HTTPConnection(split.hostname, split.port, timeout=30)
@@ -120,11 +126,13 @@ def test_a_hit_is_the_same_answer_without_the_store(server, counted, path, accep
     base_url, app = server
     first = get(base_url, path, Accept=accept)
     assert first[0] in (200, 303)
-    assert get(base_url, path, Accept=accept) == first  # kept the second time it comes
+    second = get(base_url, path, Accept=accept)  # kept the second time it comes
+    # The store may have answered again (a lookup is not kept there): only the time differs.
+    assert untimed(second) == untimed(first)
     queries = len(counted.calls)
     assert queries > 0
     third = get(base_url, path, Accept=accept)
-    assert third == first
+    assert third == second
     assert len(counted.calls) == queries  # answered before the view: no query at all
     assert cache_of(app).hits == 1
 

@@ -865,6 +865,22 @@ def test_a_streaming_lookup_past_its_budget_is_stopped_and_a_worker_answers_it(
     assert there.body == here.body and not there.truncated
 
 
+def test_a_lookup_read_here_is_not_kept_and_one_a_worker_answered_is(
+    store: OxigraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading a lookup again costs less than keeping its answer; a worker's answer is kept.
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    jobs = _recording_worker_jobs(store, monkeypatch)
+    here = store.query(QueryRequest(query))
+    assert jobs == []
+    monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", Budget(triples=10, reads=64))
+    there = store.query(QueryRequest(query))
+    assert len(jobs) == 1  # not kept from the first time: past the budget, a worker answers
+    assert store.query(QueryRequest(query)) is there
+    assert len(jobs) == 1  # the worker's answer was kept
+    assert there.body == here.body
+
+
 def _here(store: OxigraphStore, query: str) -> Any:
     """The store's in-process answer to the lookup ``query``, ``None`` when a worker must."""
     lookup = as_lookup(query)

@@ -53,6 +53,7 @@ from ezgraph.store.base import (
     DescribeRequest,
     GraphInfo,
     NotAcceptable,
+    QueryForm,
     QueryRefused,
     QueryRequest,
     QueryResponse,
@@ -219,39 +220,58 @@ class OxigraphStore(Store):
     def query(self, request: QueryRequest) -> QueryResponse:
         # Looked up before the guard: an answer is only kept after its request passed the guard
         # and the media type checks, and the same request passes them again.
-        key = ("query", request.query, request.results_media_type, request.graph_media_type,
-               request.default_graph_uris, request.named_graph_uris, request.max_rows)
-        return self._remembered(key, lambda: self._run_query(request))
-
-    def _run_query(self, request: QueryRequest) -> QueryResponse:
+        key = self._cache_key(
+            ("query", request.query, request.results_media_type, request.graph_media_type,
+             request.default_graph_uris, request.named_graph_uris, request.max_rows))
+        if key is not None:
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached
         lookup = None
         if not (request.default_graph_uris or request.named_graph_uris):
             lookup = as_lookup(request.query)
-        # A lookup leaves the guard nothing to refuse (see ezgraph.store.lookup): its form is
-        # what the scan would find, so the query is not read a second time.
-        scan = (guard.QueryScan(form=lookup.form) if lookup is not None
-                else guard.scan_query(request.query, self.base_iri))
+        if lookup is not None:
+            _check_media_types(request, lookup.form)
+            outcome = self._query_here(self._job(request, lookup.form, True), lookup)
+            if outcome is not None:
+                # Not kept: read again in tens of microseconds, while the cache is for answers
+                # that cost a worker milliseconds, which lookups asked once each would push
+                # out. The web tier's cache keeps a lookup asked twice.
+                return _response_from(outcome)
+        response = self._run_query(request, lookup)
+        if key is not None:
+            self._cache.put(key, response)
+        return response
+
+    def _run_query(self, request: QueryRequest, lookup: Lookup | None) -> QueryResponse:
+        if lookup is not None:
+            # A lookup leaves the guard nothing to refuse (see ezgraph.store.lookup) and its
+            # media types were checked: past this process's budget, a worker runs it.
+            return _response_from(
+                self._pool.run(self._job(request, lookup.form, True), request.timeout))
+        scan = guard.scan_query(request.query, self.base_iri)
         guard.check_scan(scan, self._graph_iris)
         guard.check_dataset_params(
             request.default_graph_uris, request.named_graph_uris, self._graph_iris
         )
         _check_media_types(request, scan.form)
-        job = Job(
+        job = self._job(request, scan.form, union_default_graph=not scan.has_dataset_clause)
+        return _response_from(self._pool.run(job, request.timeout))
+
+    def _job(self, request: QueryRequest, form: QueryForm | None, union_default_graph: bool
+             ) -> Job:
+        return Job(
             query=request.query,
-            form=scan.form,
+            form=form,
             results_media_type=request.results_media_type,
             graph_media_type=request.graph_media_type,
             default_graph_uris=request.default_graph_uris,
             named_graph_uris=request.named_graph_uris,
-            union_default_graph=not scan.has_dataset_clause,
+            union_default_graph=union_default_graph,
             max_rows=request.max_rows,
             prefixes=self._prefixes,
             base_iri=self.base_iri,
         )
-        outcome = None if lookup is None else self._query_here(job, lookup)
-        if outcome is None:
-            outcome = self._pool.run(job, request.timeout)
-        return _response_from(outcome)
 
     def describe(self, request: DescribeRequest) -> QueryResponse | None:
         if request.media_type not in GRAPH_FORMATS:
@@ -285,17 +305,21 @@ class OxigraphStore(Store):
     def _remembered(self, key: tuple[Hashable, ...], answer: Callable[[], _Answer]) -> _Answer:
         """``answer()``, kept in the cache under ``key`` and the release. Nothing is kept while
         the release is unknown, nor a ``None`` (unknown IRIs cost a worker trip each time)."""
-        release = self._counts.release_if_known()
-        if release is None:
+        full_key = self._cache_key(key)
+        if full_key is None:
             return answer()
-        key = (release, *key)
-        cached = self._cache.get(key)
+        cached = self._cache.get(full_key)
         if cached is not None:
             return cached  # type: ignore[return-value]
         response = answer()
         if response is not None:
-            self._cache.put(key, response)
+            self._cache.put(full_key, response)
         return response
+
+    def _cache_key(self, key: tuple[Hashable, ...]) -> tuple[Hashable, ...] | None:
+        """``key`` with the release, once it is known: answers are kept per release."""
+        release = self._counts.release_if_known()
+        return None if release is None else (release, *key)
 
     def _make_pages(self, memory: MemoryCopy) -> None:
         """Make (or find) the documents of the release from this process's in-memory copy,
