@@ -87,6 +87,11 @@ class Settings:
     repeats: int = 7
     max_repeats: int = 201
     latency_seconds: float = 1.0
+    #: Each query is measured ``latency_rounds`` times per server, the servers taking turns and
+    #: the first of them changing each round; the median round is reported. Measured once per
+    #: server, ezgraph always first, the IRI lookup moved by ±15 % from one benchmark to the
+    #: next (×1.17 in the 10:28 run of 2026-11-24; ×1.01–1.05 in nine rounds that day).
+    latency_rounds: int = 3
     concurrency: int = 8
     #: Requests and seconds one load run may take; each mix runs ``load_rounds`` times per
     #: server, the servers taking turns, and the median round is reported (single runs of
@@ -113,7 +118,7 @@ class Settings:
 
 
 QUICK = Settings(repeats=3, max_repeats=3, max_requests=120, max_seconds=4.0, load_rounds=1,
-                 build_timeout=300.0)
+                 latency_rounds=1, build_timeout=300.0)
 
 
 # -- machine ------------------------------------------------------------------------------------
@@ -501,6 +506,19 @@ def median_latency(server: Server, query: str, settings: Settings) -> dict[str, 
     return figures
 
 
+def median_latency_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each round's medians (repeated and uncached alike), with every round's."""
+    figures = dict(rounds[0])
+    for key in ("median_ms", "uncached_median_ms"):
+        values = [run[key] for run in rounds]
+        figures[key] = statistics.median(values)
+        figures[key.replace("median_ms", "rounds_ms")] = values
+    for key in ("runs", "uncached_runs"):
+        figures[key] = sum(run[key] for run in rounds)
+    figures["status"] = next((run["status"] for run in rounds if run["status"] != 200), 200)
+    return figures
+
+
 def timed_runs(connection: http.client.HTTPConnection, request_of: Callable[[int], Request],
                settings: Settings) -> tuple[list[float], int | None]:
     """Seconds of each run of ``request_of(run)``: at least ``settings.repeats`` runs, more for
@@ -854,8 +872,12 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
             f"{s.name} {s.startup:.2f} s, warm {result.warm[s.name]:.1f} s" for s in servers))
         for name in LATENCY_QUERIES:
             query = (QUERIES / f"{name}.rq").read_text()
-            result.latency[name] = {s.name: median_latency(s, query, settings)
-                                    for s in servers}
+            rounds: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
+            for index in range(settings.latency_rounds):
+                for server in servers if index % 2 == 0 else servers[::-1]:
+                    rounds[server.name].append(median_latency(server, query, settings))
+            result.latency[name] = {server_name: median_latency_round(runs)
+                                    for server_name, runs in rounds.items()}
             log(f"[{label}] latency {name}: " + ", ".join(
                 f"{s} {m['median_ms']:.1f} / uncached {m['uncached_median_ms']:.1f} ms "
                 f"({m['rows']} rows)"
@@ -981,8 +1003,9 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
            + ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) + ".",
            f"Latency: median of at least {settings.repeats} runs after one warm-up (up to "
            f"{settings.max_repeats} while they take under {settings.latency_seconds:g} s), one "
-           "keep-alive "
-           f"connection. Load: {info.get('load_client', 'Python threads')}, "
+           f"keep-alive connection, in {settings.latency_rounds} rounds per query (the servers "
+           "taking turns, the first changing each round), the median round reported. "
+           f"Load: {info.get('load_client', 'Python threads')}, "
            f"{settings.concurrency} connections, at most {settings.max_requests} "
            f"requests or {settings.max_seconds:g} s per run, {settings.load_rounds} runs per "
            "mix and server (the servers taking turns), the median run reported; the client "

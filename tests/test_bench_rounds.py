@@ -17,6 +17,7 @@ from bench.run import (
     Settings,
     SizeResult,
     markdown,
+    median_latency_round,
     median_round,
     round_requests,
     settle,
@@ -52,6 +53,22 @@ def test_the_median_round_is_reported_with_the_range_and_all_errors() -> None:
     assert (figures["rps_min"], figures["rps_max"]) == (900.0, 1200.0)
     assert figures["rps_runs"] == [900.0, 1200.0, 1000.0]
     assert figures["errors"] == 1 and figures["first_error"] == ["HTTP 503"]
+
+
+def test_the_median_latency_round_is_reported_with_every_round() -> None:
+    rounds = [
+        {"status": 200, "rows": 16, "bytes": 2453, "median_ms": 0.2, "runs": 201,
+         "uncached_median_ms": 0.40, "uncached_runs": 201},
+        {"status": 503, "rows": 16, "bytes": 2453, "median_ms": 0.3, "runs": 7,
+         "uncached_median_ms": 0.31, "uncached_runs": 150},
+        {"status": 200, "rows": 16, "bytes": 2453, "median_ms": 0.1, "runs": 201,
+         "uncached_median_ms": 0.33, "uncached_runs": 190},
+    ]
+    figures = median_latency_round(rounds)
+    assert (figures["median_ms"], figures["uncached_median_ms"]) == (0.2, 0.33)
+    assert figures["uncached_rounds_ms"] == [0.40, 0.31, 0.33]
+    assert (figures["runs"], figures["uncached_runs"]) == (409, 541)
+    assert figures["status"] == 503 and figures["rows"] == 16
 
 
 def test_the_run_over_one_connection_asks_pages_no_load_round_asked() -> None:
