@@ -104,7 +104,7 @@ def _keyword(*keywords: str) -> str:
     return rf"(?i:{'|'.join(keywords)}){_KEYWORD_END}"
 
 
-#: An IRI as the tokenizer reads one when the query has no backslash (none reaches here).
+#: An IRI as the tokenizer reads one in a query without a backslash (as_lookup refuses those).
 _IRI = r'<[^<>"{}|^`\\\x00-\x20]*+>'
 _TERM = rf"(?>{VAR}|{_IRI}|{PNAME})"
 _LIMIT_OR_OFFSET = (rf"{_SEPARATOR}({_keyword('LIMIT', 'OFFSET')}){_SEPARATOR}"
@@ -143,13 +143,14 @@ def _quick_lookup(query: str) -> Lookup | None:
         prefixes[name[:-1]] = iri
     ask, distinct, subject, predicate, object_, first, first_n, second, second_n = (
         groups[2 * _QUICK_PREFIXES:])
+    streams = distinct is None
     constants: list[str | None] = []
     variables: set[str] = set()
     for term in (subject, predicate, object_):
         start = term[0]
         if start == "?" or start == "$":
             if term[1:] in variables:
-                distinct = "a variable twice"  # an equality the index cannot seek
+                streams = False  # an equality the index cannot seek: every quad is read
             variables.add(term[1:])
             constants.append(None)
         elif start == "<":
@@ -171,8 +172,7 @@ def _quick_lookup(query: str) -> Lookup | None:
             limit = int(number)
         elif keyword is not None:
             offset = int(number)
-    return Lookup(TriplePattern(*constants), distinct is None, offset, limit,
-                  "ASK" if ask else "SELECT")
+    return Lookup(TriplePattern(*constants), streams, offset, limit, "ASK" if ask else "SELECT")
 
 
 class _NotALookup(Exception):
