@@ -89,8 +89,8 @@ class Settings:
     latency_seconds: float = 1.0
     #: Each query is measured ``latency_rounds`` times per server, the servers taking turns and
     #: the first of them changing each round; the median round is reported. Measured once per
-    #: server, ezgraph always first, the IRI lookup moved by ±15 % from one benchmark to the
-    #: next (×1.17 in the 10:28 run of 2026-11-24; ×1.01–1.05 in nine rounds that day).
+    #: server, ezgraph always first, the IRI lookup came out at ×1.17 (10:28 run of 2026-11-24)
+    #: for code that measured ×1.01–1.05 over nine rounds in turn that day.
     latency_rounds: int = 3
     concurrency: int = 8
     #: Requests and seconds one load run may take; each mix runs ``load_rounds`` times per
