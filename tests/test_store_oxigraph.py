@@ -868,7 +868,7 @@ def test_a_streaming_lookup_past_its_budget_is_stopped_and_a_worker_answers_it(
 def test_a_lookup_read_here_is_not_kept_and_one_a_worker_answered_is(
     store: OxigraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Reading a lookup again costs less than keeping its answer; a worker's answer is kept.
+    # The store's cache is for answers that cost a worker: a lookup read here is not kept.
     query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
     jobs = _recording_worker_jobs(store, monkeypatch)
     here = store.query(QueryRequest(query))
