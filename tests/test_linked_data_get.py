@@ -4,6 +4,8 @@ through the views."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from flask import Flask
 from werkzeug.utils import redirect
 
-from ezgraph.store.base import DescribeRequest, QueryResponse, StoreUnavailable
+from ezgraph.store.base import DescribeRequest, QueryResponse, StoreInfo, StoreUnavailable
 from ezgraph.store.oxigraph import OxigraphStore
 from ezgraph.web import linked_data, linked_data_get
 from ezgraph.web.app import create_app
@@ -156,3 +158,39 @@ def test_under_a_script_root_the_views_answer(apps: tuple[Flask, Flask]) -> None
                                      base_url="http://localhost/ld") for app in apps]
     assert answers[0].headers["Location"] == answers[1].headers["Location"] == (
         "/ld/doc/id/zone/cetdz")
+
+
+class UnreleasedStore:
+    """The fixture store, unable to say which release it holds (as a remote one may be)."""
+
+    def __init__(self, store: OxigraphStore):
+        self._store = store
+
+    def info(self) -> StoreInfo:
+        return dataclasses.replace(self._store.info(), release="")
+
+    def release_if_known(self) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_without_a_release_a_documents_tag_is_its_bodys_strong_one_as_the_views(
+        web_store: OxigraphStore, publish_dir: tuple[Path, dict[str, Any]]) -> None:
+    dist, _ = publish_dir
+
+    def app(**config: Any) -> Flask:
+        settings = {"TESTING": True, "EZGRAPH_RESPONSE_CACHE_BYTES": 0, **config}
+        return create_app(AppState(store=UnreleasedStore(web_store), dist=dist, manifest=None),
+                          settings)
+
+    with_shortcut, without = app(), app(EZGRAPH_SHORTCUTS=False)
+    seen: list[str] = []
+    with_shortcut.before_request(lambda: seen.append("flask") and None)
+    status, headers, body = _answer(with_shortcut, "/doc/id/zone/cetdz", TURTLE, {})
+    assert seen == []  # the shortcut answered
+    assert status == "200 OK"
+    # Named by these very bytes: a strong tag, not the weak one a release's documents carry.
+    assert dict(headers)["ETag"] == f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+    assert (status, headers, body) == _answer(without, "/doc/id/zone/cetdz", TURTLE, {})
