@@ -39,7 +39,9 @@ _PN_CHARS = r"[\w\-\u00B7\u0300-\u036F\u203F-\u2040]"
 _PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
 _PN_PREFIX = rf"[^\W\d_](?:(?:{_PN_CHARS}|\.)*{_PN_CHARS})?"
 _PN_LOCAL = rf"(?:[\w:]|{_PLX})(?:(?:{_PN_CHARS}|[.:]|{_PLX})*(?:{_PN_CHARS}|:|{_PLX}))?"
-IRIREF = r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>'
+#: A character of an IRI written as it is (not a \u or \U escape).
+IRI_CHAR = r'[^<>"{}|^`\\\x00-\x20]'
+IRIREF = rf"<(?:{IRI_CHAR}|\\u[0-9A-Fa-f]{{4}}|\\U[0-9A-Fa-f]{{8}})*>"
 VAR = r"[?$]\w[\w\u00B7\u0300-\u036F\u203F-\u2040]*"
 PNAME = rf"(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?"
 

@@ -37,7 +37,7 @@ import re
 from typing import NamedTuple
 
 from ezgraph.store.base import QueryForm, QuerySyntaxError
-from ezgraph.store.guard import PNAME, VAR, Token, tokenize
+from ezgraph.store.guard import IRI_CHAR, PNAME, VAR, Token, tokenize
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -105,7 +105,7 @@ def _keyword(*keywords: str) -> str:
 
 
 #: An IRI as the tokenizer reads one in a query without a backslash (as_lookup refuses those).
-_IRI = r'<[^<>"{}|^`\\\x00-\x20]*+>'
+_IRI = rf"<{IRI_CHAR}*+>"
 _TERM = rf"(?>{VAR}|{_IRI}|{PNAME})"
 _LIMIT_OR_OFFSET = (rf"{_SEPARATOR}({_keyword('LIMIT', 'OFFSET')}){_SEPARATOR}"
                     rf"((?>[0-9]+))(?![\w.])")
