@@ -26,6 +26,7 @@ import math
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -605,6 +606,7 @@ def load_wrk(server: Server, requests: list[Request], settings: Settings) -> dic
                    f"http://127.0.0.1:{server.port}", "--",
                    str(listing), str(threads), str(settings.max_requests), str(out)]
         cpu_before = server.cpu_seconds()
+        client_before = _children_cpu_seconds()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)
         try:
@@ -620,6 +622,8 @@ def load_wrk(server: Server, requests: list[Request], settings: Settings) -> dic
             if process.poll() is None:
                 process.kill()
                 process.wait()
+        # wrk has been waited for: its CPU time is now the children's.
+        client_cpu = _children_cpu_seconds() - client_before
         if not (out / "summary.json").is_file():
             raise RuntimeError(f"wrk failed ({process.returncode}): {stderr.strip()[-500:]}")
         parts = [json.loads(path.read_text()) for path in sorted(out.glob("thread-*.json"))]
@@ -634,7 +638,14 @@ def load_wrk(server: Server, requests: list[Request], settings: Settings) -> dic
             "first_error": [f"{errors} failed"] if errors else [], "seconds": wall,
             "rps": ok / wall if wall else 0.0,
             "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99),
-            "server_cpu_us": cpu / answered * 1e6 if answered else None}
+            "server_cpu_us": cpu / answered * 1e6 if answered else None,
+            "client_cpu_us": client_cpu / answered * 1e6 if answered else None}
+
+
+def _children_cpu_seconds() -> float:
+    """User + system time of this process's children that have been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _percentile(ordered: list[float], p: float) -> float | None:
@@ -682,12 +693,15 @@ def load_threads(server: Server, requests: list[Request], settings: Settings) ->
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(settings.concurrency)]
     cpu_before = server.cpu_seconds()
+    # This process does nothing but the client's threads meanwhile.
+    client_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(settings.max_seconds + 120)
     wall = time.perf_counter() - started
+    client_cpu = time.process_time() - client_before
     cpu = server.cpu_seconds() - cpu_before
     latencies.sort()
     answered = len(latencies) + len(errors)
@@ -695,7 +709,8 @@ def load_threads(server: Server, requests: list[Request], settings: Settings) ->
             "first_error": errors[:1], "seconds": wall,
             "rps": len(latencies) / wall if wall else 0.0,
             "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99),
-            "server_cpu_us": cpu / answered * 1e6 if answered else None}
+            "server_cpu_us": cpu / answered * 1e6 if answered else None,
+            "client_cpu_us": client_cpu / answered * 1e6 if answered else None}
 
 
 def settle(server: Server, ceiling: int = THREAD_CEILING) -> float:
@@ -1066,10 +1081,14 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
     out += ["", f"## Throughput at concurrency {settings.concurrency}", "",
             "req/s of the median run, the range of all runs in brackets; server CPU: user + "
             "system time of the server's processes (ezgraph's web processes and query workers) "
-            "per request during the median run, which the load client does not share.", "",
+            "per request during the median run, which the load client does not share; client "
+            "CPU: the load client's own, per request of the same run (its start-up included), "
+            "on the same CPUs. An entity page is one request here, and for ezgraph two HTTP "
+            "exchanges (the 303 and the document) for both server and client.", "",
             "| size | mix | ezgraph req/s | p50 / p99 ms | Oxigraph req/s | p50 / p99 ms | "
-            "ezgraph / Oxigraph | server CPU µs/req (ez / ox) | errors (ez / ox) |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "ezgraph / Oxigraph | server CPU µs/req (ez / ox) | client CPU µs/req (ez / ox) "
+            "| errors (ez / ox) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for mix, m in r.throughput.items():
             ez, ox = m.get("ezgraph", {}), m.get("oxigraph", {})
@@ -1078,6 +1097,7 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
                        f"{_rps(ox)} | {_fmt(ox.get('p50_ms'))} / "
                        f"{_fmt(ox.get('p99_ms'))} | {_fmt(_ratio(ez.get('rps'), ox.get('rps')), 2)}"
                        f" | {_fmt(ez.get('server_cpu_us'), 0)} / {_fmt(ox.get('server_cpu_us'), 0)}"
+                       f" | {_fmt(ez.get('client_cpu_us'), 0)} / {_fmt(ox.get('client_cpu_us'), 0)}"
                        f" | {ez.get('errors', '–')} / {ox.get('errors', '–')} |")
     alone = [r for r in results if r.one_at_a_time or r.floor.get("one_at_a_time")]
     if alone:

@@ -94,6 +94,9 @@ def test_entity_pages_follow_the_redirect_and_count_once(client: str, tmp_path) 
     assert (figures["requests"], figures["errors"]) == (40, 0)
     assert figures["rps"] > 0 and 0 < figures["p50_ms"] <= figures["p99_ms"]
     assert figures["server_cpu_us"] is not None
+    # The client's own CPU (wrk, or this process's threads) cannot be nothing: it made 80
+    # HTTP exchanges.
+    assert figures["client_cpu_us"] > 0
     lines = log.read_text().splitlines()[1:]  # after the start-up probe
     # Every distinct page asked once, each by its 303 and the document, with the page's Accept.
     assert sorted(line for line in lines if line.startswith("/id/")) == sorted(
