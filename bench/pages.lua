@@ -8,7 +8,9 @@
 -- of them when the list is shorter than N). wrk's own duration and latency figures cannot serve:
 -- it always runs for the whole -d, and counts a 303 and the page it leads to as two requests.
 -- The figures are written by the threads themselves so that the caller can stop wrk as soon as
--- all are in; done() writes them again at the -d limit for threads that had not finished.
+-- all are in; done() writes them again at the -d limit for threads that had not finished. Each
+-- page answered 200 is written with its latency and the time it was answered, so that the
+-- caller can take the figures of the time all N connections were still asking.
 
 local ffi = require("ffi")
 ffi.cdef[[
@@ -35,7 +37,7 @@ end
 -- Per thread (each wrk thread has its own Lua state); done() reads the globals.
 local requests, share = {}, 0
 local index, pending, current, started = 0, nil, nil, 0
-out, answered, ok, first, last, latencies, finished = nil, 0, 0, 0, 0, {}, false
+out, answered, ok, first, last, latencies, ends, finished = nil, 0, 0, 0, 0, {}, {}, false
 
 local function read_requests(path, nthreads, only_mine)
   local list, i = {}, 0
@@ -66,12 +68,17 @@ local function write_file(path, text)
   assert(os.rename(path .. ".part", path))  -- the caller never reads half a file
 end
 
-local function write_figures(dir, thread_id, pages, ok_pages, t_first, t_last, times)
+local function numbers(values)
   local parts = {}
-  for i, value in ipairs(times) do parts[i] = string.format("%.0f", value) end
+  for i, value in ipairs(values) do parts[i] = string.format("%.0f", value) end
+  return table.concat(parts, ",")
+end
+
+local function write_figures(dir, thread_id, pages, ok_pages, t_first, t_last, times, t_ends)
   write_file(string.format("%s/thread-%d.json", dir, thread_id), string.format(
-    '{"pages": %d, "ok": %d, "first_us": %.0f, "last_us": %.0f, "latencies_us": [%s]}\n',
-    pages, ok_pages, t_first, t_last, table.concat(parts, ",")))
+    '{"pages": %d, "ok": %d, "first_us": %.0f, "last_us": %.0f, "latencies_us": [%s], '
+    .. '"ends_us": [%s]}\n',
+    pages, ok_pages, t_first, t_last, numbers(times), numbers(t_ends)))
 end
 
 -- wrk calls request() once more than it sends, to check the script: pages are therefore
@@ -99,10 +106,11 @@ function response(status, headers, body)
   if status == 200 then
     ok = ok + 1
     table.insert(latencies, last - started)
+    table.insert(ends, last)
   end
   if answered >= share and not finished then
     finished = true
-    write_figures(out, id, answered, ok, first, last, latencies)
+    write_figures(out, id, answered, ok, first, last, latencies, ends)
     wrk.thread:stop()
   end
 end
@@ -113,7 +121,8 @@ function done(summary, latency, requests)
   for _, thread in ipairs(threads) do
     if not thread:get("finished") then
       write_figures(dir, thread:get("id"), thread:get("answered"), thread:get("ok"),
-                    thread:get("first"), thread:get("last"), thread:get("latencies"))
+                    thread:get("first"), thread:get("last"), thread:get("latencies"),
+                    thread:get("ends"))
     end
   end
   local e = summary.errors

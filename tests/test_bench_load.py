@@ -16,18 +16,23 @@ from collections.abc import Iterator
 import pytest
 
 import bench.run as bench_run
-from bench.run import Request, Server, Settings, free_port, load
+from bench.run import ConnectionRun, Request, Server, Settings, busy_figures, free_port, load
 
-#: /id/N answers 303 to /doc/N, /doc/N 200, /broken 500; every exchange is logged.
+#: /id/N answers 303 to /doc/N, /doc/N 200, /slow/N 200 after 30 ms, /broken 500; every
+#: exchange is logged.
 SERVER = """
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body would wait for
+    # the client's delayed ACK of the headers, 40 ms a page.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         with LOG:
@@ -37,7 +42,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(303)
             self.send_header("Location", "http://127.0.0.1:%d/doc/" % PORT + self.path[4:])
             body = b""
-        elif self.path.startswith("/doc/"):
+        elif self.path.startswith(("/doc/", "/slow/")):
+            if self.path.startswith("/slow/"):
+                time.sleep(0.03)
             self.send_response(200)
             body = b"<a> <b> <c> .\\n"
         else:
@@ -153,3 +160,34 @@ def test_one_at_a_time_asks_each_page_after_the_one_before_is_answered(
     assert all(first.replace("/id/", "/doc/", 1) == then for first, then in pages)
     assert sorted(first for first, _ in pages) == sorted(
         f"/id/e{i} text/turtle" for i in range(12))
+
+
+def test_throughput_is_taken_while_every_connection_is_asking() -> None:
+    # Two connections from t=10 s: one answers 200 pages a second until 11 s, the other 100
+    # a second until 13 s. While both ask (10-11 s): 300 pages, and the 10 answered after 11 s
+    # are not in; over the whole run, 500 pages in 3 s.
+    fast = ConnectionRun(first=10.0, last=11.0, ends=[10 + i / 200 for i in range(1, 201)],
+                         latencies=[0.005] * 200)
+    slow = ConnectionRun(first=10.0, last=13.0, ends=[10 + i / 100 for i in range(1, 301)],
+                         latencies=[0.010] * 300)
+    figures = busy_figures([fast, slow], ok=500)
+    assert figures["seconds"] == 1.0 and figures["rps"] == 300.0
+    assert figures["whole_run_seconds"] == 3.0 and figures["rps_whole_run"] == 500 / 3
+    # p50 over the window's 300 latencies: 200 of 5 ms, 100 of 10 ms.
+    assert (figures["p50_ms"], figures["p99_ms"]) == (5.0, 10.0)
+    assert busy_figures([], ok=0)["rps"] == 0.0
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make test "
+                    "installs it)")
+def test_a_connection_with_a_slow_share_does_not_stretch_the_throughput(tmp_path) -> None:
+    # wrk's first connection gets every slow page (lines 0, 4, 8, ...): the other three are
+    # done long before it, and the run then has one connection, not four.
+    requests = [Request(f"/slow/s{i}" if i % 4 == 0 else f"/doc/d{i}", "text/turtle")
+                for i in range(40)]
+    with _pages_server(tmp_path / "server.log") as server:
+        figures = load(server, requests, _settings("wrk", 40))
+    assert (figures["requests"], figures["errors"]) == (40, 0)
+    assert figures["whole_run_seconds"] >= 10 * 0.03
+    assert figures["seconds"] < figures["whole_run_seconds"] / 3
+    assert figures["rps"] > 3 * figures["rps_whole_run"]

@@ -99,20 +99,21 @@ def test_the_report_sets_each_request_alone_beside_oxigraph() -> None:
         in section
 
 
-def test_the_throughput_table_shows_the_clients_cpu_beside_the_servers() -> None:
+def test_the_throughput_table_shows_the_whole_run_and_the_clients_cpu() -> None:
     result = SizeResult("1m")
     result.throughput = {"entity distinct": {
         "ezgraph": {"rps": 7400.0, "rps_min": 7000.0, "rps_max": 8000.0, "p50_ms": 0.6,
-                    "p99_ms": 2.8, "server_cpu_us": 160.0, "client_cpu_us": 70.0, "errors": 0},
+                    "p99_ms": 2.8, "rps_whole_run": 6900.0, "server_cpu_us": 160.0,
+                    "client_cpu_us": 70.0, "errors": 0},
         "oxigraph": {"rps": 7100.0, "rps_min": 6900.0, "rps_max": 7400.0, "p50_ms": 0.7,
-                     "p99_ms": 4.1, "server_cpu_us": 225.0, "client_cpu_us": 49.0,
-                     "errors": 0}}}
+                     "p99_ms": 4.1, "rps_whole_run": 7050.0, "server_cpu_us": 225.0,
+                     "client_cpu_us": 49.0, "errors": 0}}}
     info = {"nproc": 2, "cpu": "test", "ram_gb": 1, "python": "3", "ezgraph": "0",
             "oxigraph_server": "oxigraph 0", "libraries": {}}
     report = markdown([result], info, Settings())
     section = report.split("## Throughput at concurrency", 1)[1].split("\n## ", 1)[0]
     assert "client CPU µs/req (ez / ox)" in section
-    assert "| 1.04 | 160 / 225 | 70 / 49 | 0 / 0 |" in section
+    assert "| 1.04 | 6900 / 7050 | 160 / 225 | 70 / 49 | 0 / 0 |" in section
 
 
 @contextlib.contextmanager
