@@ -655,24 +655,29 @@ class ConnectionRun:
 
 
 def busy_figures(connections: list[ConnectionRun], ok: int) -> dict[str, Any]:
-    """Throughput and latency while every connection was asking: from the first page asked
-    until the first connection had its last answer (its share done, or the time up).
+    """Throughput and latency while every connection was asking: the pages answered from
+    the time the last connection asked its first page until the first connection had its last
+    answer (its share done, or the time up); the whole run when there was no such time.
 
     Each connection asks a fixed share, and ezgraph's web processes each hold the connections
     they accepted (5 and 3, say), so one process can finish its share first and idle while
     the other answers the rest: over the whole run the concurrency falls below the one asked
-    for. The whole run's rate is given beside (``rps_whole_run``)."""
+    for, as it does while the client's threads start. The whole run's rate is given beside
+    (``rps_whole_run``)."""
     if not connections:
         return {"seconds": 0.0, "rps": 0.0, "p50_ms": None, "p99_ms": None,
                 "whole_run_seconds": 0.0, "rps_whole_run": 0.0}
-    start = min(connection.first for connection in connections)
+    first = min(connection.first for connection in connections)
+    whole = max(connection.last for connection in connections) - first
+    start = max(connection.first for connection in connections)
     end = min(connection.last for connection in connections)
-    whole = max(connection.last for connection in connections) - start
+    if end <= start:  # one connection was done before another began
+        start, end = first, first + whole
     window = end - start
     latencies = sorted(latency for connection in connections
                        for answered, latency in zip(connection.ends, connection.latencies,
                                                     strict=True)
-                       if answered <= end)
+                       if start < answered <= end)
     return {"seconds": window, "rps": len(latencies) / window if window > 0 else 0.0,
             "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99),
             "whole_run_seconds": whole, "rps_whole_run": ok / whole if whole > 0 else 0.0}

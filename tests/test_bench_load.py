@@ -163,18 +163,26 @@ def test_one_at_a_time_asks_each_page_after_the_one_before_is_answered(
 
 
 def test_throughput_is_taken_while_every_connection_is_asking() -> None:
-    # Two connections from t=10 s: one answers 200 pages a second until 11 s, the other 100
-    # a second until 13 s. While both ask (10-11 s): 300 pages, and the 10 answered after 11 s
-    # are not in; over the whole run, 500 pages in 3 s.
+    # One connection asks from 10 s and answers 200 pages a second until 11 s; the other
+    # starts at 10.2 s and answers 100 a second until 13 s. While both ask (10.2-11 s): 160
+    # + 80 pages; over the whole run, 200 + 280 pages in 3 s.
     fast = ConnectionRun(first=10.0, last=11.0, ends=[10 + i / 200 for i in range(1, 201)],
                          latencies=[0.005] * 200)
-    slow = ConnectionRun(first=10.0, last=13.0, ends=[10 + i / 100 for i in range(1, 301)],
-                         latencies=[0.010] * 300)
-    figures = busy_figures([fast, slow], ok=500)
-    assert figures["seconds"] == 1.0 and figures["rps"] == 300.0
-    assert figures["whole_run_seconds"] == 3.0 and figures["rps_whole_run"] == 500 / 3
-    # p50 over the window's 300 latencies: 200 of 5 ms, 100 of 10 ms.
+    slow = ConnectionRun(first=10.2, last=13.0, ends=[10.2 + i / 100 for i in range(1, 281)],
+                         latencies=[0.010] * 280)
+    figures = busy_figures([fast, slow], ok=480)
+    assert figures["seconds"] == pytest.approx(0.8)
+    assert figures["rps"] == pytest.approx(240 / 0.8)
+    assert figures["whole_run_seconds"] == 3.0 and figures["rps_whole_run"] == 480 / 3
+    # p50 and p99 over the window's 240 latencies: 160 of 5 ms, 80 of 10 ms.
     assert (figures["p50_ms"], figures["p99_ms"]) == (5.0, 10.0)
+
+
+def test_without_a_time_when_all_asked_the_whole_run_counts() -> None:
+    early = ConnectionRun(first=10.0, last=10.5, ends=[10.25, 10.5], latencies=[0.25, 0.25])
+    late = ConnectionRun(first=10.6, last=11.0, ends=[10.8, 11.0], latencies=[0.2, 0.2])
+    figures = busy_figures([early, late], ok=4)
+    assert figures["seconds"] == 1.0 and figures["rps"] == 4.0 == figures["rps_whole_run"]
     assert busy_figures([], ok=0)["rps"] == 0.0
 
 
