@@ -7,8 +7,9 @@ and with Oxigraph's own server loaded with the same quads, and measures
 (a) the build: wall time per stage (BuildResult.timings) and the peak RSS of the child
     and the processes it starts;
 (b) /sparql latency: median of repeated runs of each query in bench/queries/, both servers;
-(c) HTTP throughput and p50/p99 latency at concurrency 8 (threads, keep-alive connections) for a
-    cheap query, an aggregate and an entity page, each "repeated" and "distinct";
+(c) HTTP throughput and p50/p99 latency at concurrency 8 (threads, keep-alive connections), taken
+    while every connection is asking (:func:`busy_figures`), for a cheap query, an aggregate
+    and an entity page, each "repeated" and "distinct";
 (d) the RSS of each server (with its worker processes) after the runs, and start-up time.
 
 Results go to bench/results/latest.md and latest.json. Every load loop is bounded in requests
