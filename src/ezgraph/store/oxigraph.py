@@ -230,25 +230,26 @@ class OxigraphStore(Store):
         lookup = None
         if not (request.default_graph_uris or request.named_graph_uris):
             lookup = as_lookup(request.query)
-        if lookup is not None:
+        if lookup is None:
+            response = self._run_query(request)
+        else:
+            # A lookup leaves the guard nothing to refuse (see ezgraph.store.lookup).
             _check_media_types(request, lookup.form)
-            outcome = self._query_here(self._job(request, lookup.form, True), lookup)
+            job = self._job(request, lookup.form, union_default_graph=True)
+            outcome = self._query_here(job, lookup)
             if outcome is not None:
                 # Not kept: read again in tens of microseconds, while the cache is for answers
                 # that cost a worker milliseconds, which lookups asked once each would push
                 # out. The web tier's cache keeps a lookup asked twice.
                 return _response_from(outcome)
-        response = self._run_query(request, lookup)
+            # Past this process's budget: a worker runs it, under the time limit.
+            response = _response_from(self._pool.run(job, request.timeout))
         if key is not None:
             self._cache.put(key, response)
         return response
 
-    def _run_query(self, request: QueryRequest, lookup: Lookup | None) -> QueryResponse:
-        if lookup is not None:
-            # A lookup leaves the guard nothing to refuse (see ezgraph.store.lookup) and its
-            # media types were checked: past this process's budget, a worker runs it.
-            return _response_from(
-                self._pool.run(self._job(request, lookup.form, True), request.timeout))
+    def _run_query(self, request: QueryRequest) -> QueryResponse:
+        """``request``, not a lookup, checked by the guard and run by a worker."""
         scan = guard.scan_query(request.query, self.base_iri)
         guard.check_scan(scan, self._graph_iris)
         guard.check_dataset_params(
