@@ -12,9 +12,11 @@ where nothing could stop them at a time limit, within a bound: the solutions rea
 lookup) or the quads matching the pattern, counted beforehand (see
 :class:`~ezgraph.store.oxigraph.OxigraphStore`).
 
-Being wrong here costs time, never answers: a query taken for a lookup still runs in Oxigraph,
-which parses it itself. So the recognizer accepts only what it reads exactly as Oxigraph does,
-and says ``None`` (not a lookup) to everything else:
+The recognizer accepts only what it reads exactly as Oxigraph does, and says ``None`` (not a
+lookup) to everything else. Its reading decides the answer of a lookup asked in JSON, which is
+written from the quads matching the pattern (:mod:`ezgraph.store.lookup_results`, which leaves
+to Oxigraph the few queries where the two readings could part: non-ASCII text, an IRI Oxigraph
+would refuse); any other lookup still runs in Oxigraph, which parses it itself. It accepts:
 
 * a prologue of ``PREFIX`` declarations with absolute IRIs (``BASE`` is allowed: absolute IRIs
   do not depend on it);
@@ -66,6 +68,14 @@ class Lookup(NamedTuple):
     #: The LIMIT, when the query has one: no more solutions than that.
     limit: int | None = None
     form: QueryForm = "SELECT"
+    #: The variable at each place of the pattern, by name (``?x`` and ``$x`` are ``x``);
+    #: ``None`` at a constant or a blank node (a variable no projection can name).
+    names: tuple[str | None, str | None, str | None] = (None, None, None)
+    #: The SELECT's variables, in order; ``None`` for ``SELECT *`` and ``ASK``.
+    projection: tuple[str, ...] | None = None
+    #: The IRIs of the prologue's ``BASE`` and ``PREFIX`` declarations, as written: Oxigraph
+    #: refuses an IRI it cannot parse there, used or not.
+    declared: tuple[str, ...] = ()
 
 
 def as_lookup(query: str) -> Lookup | None:
@@ -117,12 +127,16 @@ _QUICK_LOOKUP = re.compile(
     f"(?:{_DECLARATION}" * _QUICK_PREFIXES + ")?" * _QUICK_PREFIXES
     + rf"{_SEPARATOR}(?:({_keyword('ASK')})|{_keyword('SELECT')}"
     rf"(?:{_SEPARATOR}({_keyword('DISTINCT', 'REDUCED')}))?"
-    rf"{_SEPARATOR}(?:\*|(?>{VAR})(?:{_SEPARATOR}(?>{VAR}))*))"
+    rf"{_SEPARATOR}(\*|(?>{VAR})(?:{_SEPARATOR}(?>{VAR}))*))"
     rf"(?:{_SEPARATOR}{_keyword('WHERE')})?{_SEPARATOR}\{{{_SEPARATOR}"
     rf"({_TERM}){_SEPARATOR}({_TERM}|a{_KEYWORD_END}){_SEPARATOR}({_TERM})"
     rf"(?:{_SEPARATOR}\.)?{_SEPARATOR}\}}"
     rf"(?:{_LIMIT_OR_OFFSET})?(?:{_LIMIT_OR_OFFSET})?{_SEPARATOR}\Z"
 )
+
+
+#: The variables of a projection the quick reading matched, its comments skipped whole.
+_PROJECTED = re.compile(rf"{_SEPARATOR}((?>{VAR}))")
 
 
 def _quick_lookup(query: str) -> Lookup | None:
@@ -133,6 +147,7 @@ def _quick_lookup(query: str) -> Lookup | None:
         return None
     groups = match.groups()
     prefixes: dict[str, str] = {}
+    declared: list[str] = []
     for at in range(0, 2 * _QUICK_PREFIXES, 2):
         name = groups[at]
         if name is None:
@@ -141,19 +156,27 @@ def _quick_lookup(query: str) -> Lookup | None:
         if name[-1] != ":" or not _ABSOLUTE_IRI.match(iri):
             return None
         prefixes[name[:-1]] = iri
-    ask, distinct, subject, predicate, object_, first, first_n, second, second_n = (
+        declared.append(iri)
+    ask, distinct, selected, subject, predicate, object_, first, first_n, second, second_n = (
         groups[2 * _QUICK_PREFIXES:])
+    projection = None
+    if selected is not None and selected != "*":
+        projection = tuple(name[1:] for name in _PROJECTED.findall(selected))
+        if len(set(projection)) < len(projection):
+            return None  # a variable selected twice: Oxigraph reports the error
     streams = distinct is None
     constants: list[str | None] = []
-    variables: set[str] = set()
+    names: list[str | None] = []
     for term in (subject, predicate, object_):
         start = term[0]
         if start == "?" or start == "$":
-            if term[1:] in variables:
+            if term[1:] in names:
                 streams = False  # an equality the index cannot seek: every quad is read
-            variables.add(term[1:])
+            names.append(term[1:])
             constants.append(None)
-        elif start == "<":
+            continue
+        names.append(None)
+        if start == "<":
             if not _ABSOLUTE_IRI.match(term, 1):
                 return None
             constants.append(term[1:-1])
@@ -172,7 +195,9 @@ def _quick_lookup(query: str) -> Lookup | None:
             limit = int(number)
         elif keyword is not None:
             offset = int(number)
-    return Lookup(TriplePattern(*constants), streams, offset, limit, "ASK" if ask else "SELECT")
+    return Lookup(TriplePattern(*constants), streams, offset, limit,
+                  "ASK" if ask else "SELECT", (names[0], names[1], names[2]), projection,
+                  tuple(declared))
 
 
 class _NotALookup(Exception):
@@ -192,6 +217,9 @@ class _LookupParser:
         self._form_keyword: QueryForm = "SELECT"
         #: The pattern's variables and blank node labels, by name (``?x`` and ``$x`` are one).
         self._variables: list[str] = []
+        self._names: list[str | None] = []
+        self._projection: list[str] | None = None
+        self._declared: list[str] = []
 
     def parse(self) -> Lookup | None:
         try:
@@ -212,18 +240,22 @@ class _LookupParser:
                 raise _NotALookup
         except (_NotALookup, IndexError):
             return None
-        return Lookup(pattern, self._streams, self._offset, self._limit, self._form_keyword)
+        projection = None if self._projection is None else tuple(self._projection)
+        names = self._names
+        return Lookup(pattern, self._streams, self._offset, self._limit, self._form_keyword,
+                      (names[0], names[1], names[2]), projection, tuple(self._declared))
 
     def _prologue(self) -> None:
         while True:
             if self._keyword_if("BASE"):
-                self._take("iri")
+                self._declared.append(self._take("iri").text[1:-1])
             elif self._keyword_if("PREFIX"):
                 name = self._take("pname").text
                 iri = self._take("iri").text[1:-1]
                 if not name.endswith(":") or not _ABSOLUTE_IRI.match(iri):
                     raise _NotALookup
                 self._prefixes[name[:-1]] = iri
+                self._declared.append(iri)
             else:
                 return
 
@@ -238,8 +270,12 @@ class _LookupParser:
         if self._peek_text() == "*":
             self._at += 1
             return
-        self._take("var")
+        self._projection = [self._take("var").text[1:]]
         while self._tokens[self._at].kind == "var":
+            name = self._tokens[self._at].text[1:]
+            if name in self._projection:
+                raise _NotALookup  # selected twice: Oxigraph reports the error
+            self._projection.append(name)
             self._at += 1
 
     def _term(self, predicate: bool = False) -> str | None:
@@ -247,7 +283,9 @@ class _LookupParser:
         self._at += 1
         if token.kind in ("var", "bnode"):
             self._variables.append(token.text[1:] if token.kind == "var" else token.text)
+            self._names.append(token.text[1:] if token.kind == "var" else None)
             return None
+        self._names.append(None)
         if token.kind == "iri":
             iri = token.text[1:-1]
             if _ABSOLUTE_IRI.match(iri):
