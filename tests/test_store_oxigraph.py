@@ -71,6 +71,12 @@ def count(store: OxigraphStore, query: str, **fields) -> int:
     return int(bindings[0]["n"]["value"])
 
 
+def _no_lookups_here(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, the store's workers answer lookups too."""
+    monkeypatch.setattr(store, "_lookup_written_here", lambda request, lookup: None)
+    monkeypatch.setattr(store, "_query_here", lambda job, lookup: None)
+
+
 def _recording_worker_jobs(store: OxigraphStore, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """The jobs the store's workers are asked from now on."""
     jobs: list[Any] = []
@@ -767,7 +773,7 @@ def test_a_lookup_is_answered_in_the_web_process_as_a_worker_answers_it(
         jobs = _recording_worker_jobs(store, monkeypatch)
         here = store.query(QueryRequest(query, **fields))
         assert jobs == []
-        monkeypatch.setattr(store, "_query_here", lambda job, lookup: None)
+        _no_lookups_here(store, monkeypatch)
         there = store.query(QueryRequest(query, **fields))
         assert [job.query for job in jobs] == [query]
     assert (here.form, here.media_type, here.truncated) == (there.form, there.media_type,
@@ -812,7 +818,7 @@ def test_a_lookup_that_does_not_parse_is_reported_with_its_position(
     with pytest.raises(QuerySyntaxError) as here:
         store.query(QueryRequest(query))
     assert jobs == []
-    monkeypatch.setattr(store, "_query_here", lambda job, lookup: None)
+    _no_lookups_here(store, monkeypatch)
     with pytest.raises(QuerySyntaxError) as there:
         store.query(QueryRequest(query))
     assert [job.query for job in jobs] == [query]
