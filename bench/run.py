@@ -762,26 +762,6 @@ def load_threads(server: Server, requests: list[Request], settings: Settings) ->
             "client_cpu_us": client_cpu / answered * 1e6 if answered else None}
 
 
-def flush_to_disk(meminfo: Path = Path("/proc/meminfo")) -> float:
-    """Write to disk what the build and the servers' start-up wrote (the dumps, Oxigraph's
-    database, ezgraph's page documents: hundreds of MB at 1M), and return how many MB were not
-    yet on disk. Left alone, the kernel writes them back in the middle of the measurements that
-    follow (30 s after they were written, by default), on the same CPUs."""
-    dirty = dirty_mb(meminfo.read_text() if meminfo.is_file() else "")
-    os.sync()
-    return dirty
-
-
-def dirty_mb(meminfo: str) -> float:
-    """The ``Dirty`` and ``Writeback`` amounts of a ``/proc/meminfo`` text, in MB."""
-    kilobytes = 0
-    for line in meminfo.splitlines():
-        name, _, value = line.partition(":")
-        if name in ("Dirty", "Writeback"):
-            kilobytes += int(value.split()[0])
-    return kilobytes / 1024
-
-
 def settle(server: Server, ceiling: int = THREAD_CEILING) -> float:
     """Wait (at most the query timeout and a bit) until ``server`` holds fewer than
     ``ceiling`` threads; returns the seconds waited.
@@ -871,8 +851,6 @@ class SizeResult:
     startup: dict[str, float | None] = field(default_factory=dict)
     #: Seconds from start until the server's start-up work was done (:func:`warm_up`).
     warm: dict[str, float] = field(default_factory=dict)
-    #: MB of written files not yet on disk once the servers were warm (:func:`flush_to_disk`).
-    flushed_mb: float | None = None
     latency: dict[str, dict[str, Any]] = field(default_factory=dict)
     throughput: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory_mb: dict[str, float] = field(default_factory=dict)
@@ -954,10 +932,8 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
             result.commands[server.name] = " ".join(server.command)
         for server in servers:
             result.warm[server.name] = warm_up(server)
-        result.flushed_mb = flush_to_disk()
         log(f"[{label}] servers up: " + ", ".join(
-            f"{s.name} {s.startup:.2f} s, warm {result.warm[s.name]:.1f} s" for s in servers)
-            + f"; {result.flushed_mb:.0f} MB of written files flushed to disk")
+            f"{s.name} {s.startup:.2f} s, warm {result.warm[s.name]:.1f} s" for s in servers))
         for name in LATENCY_QUERIES:
             query = (QUERIES / f"{name}.rq").read_text()
             rounds: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}

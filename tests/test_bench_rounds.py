@@ -16,8 +16,6 @@ from bench.run import (
     Server,
     Settings,
     SizeResult,
-    dirty_mb,
-    flush_to_disk,
     markdown,
     median_latency_round,
     median_round,
@@ -185,19 +183,3 @@ def test_server_memory_counts_shared_pages_once() -> None:
         rss, pss = server.rss_mb(), server.pss_mb()
     assert rss > 400  # both processes map the block
     assert 200 <= pss < rss - 150  # counted once
-
-
-def test_what_is_not_yet_on_disk_is_read_from_meminfo() -> None:
-    meminfo = ("MemTotal:       24634600 kB\nDirty:            204800 kB\n"
-               "Writeback:         10240 kB\nWritebackTmp:          0 kB\n")
-    assert dirty_mb(meminfo) == 210.0
-    assert dirty_mb("") == 0.0
-
-
-def test_written_files_are_flushed_before_the_measurements(tmp_path: Path) -> None:
-    """What the build wrote goes to disk before the servers are measured, not during."""
-    (tmp_path / "dump.bin").write_bytes(b"x" * 4_000_000)
-    meminfo = tmp_path / "meminfo"
-    meminfo.write_text("Dirty: 4096 kB\n")
-    assert flush_to_disk(meminfo) == 4.0
-    assert dirty_mb(Path("/proc/meminfo").read_text()) < 4.0  # the dump is on disk now
