@@ -862,8 +862,13 @@ def test_a_streaming_lookup_past_its_budget_is_stopped_and_a_worker_answers_it(
         solutions = len(json.loads(here.body)["results"]["bindings"])
         assert jobs == [] and solutions > 10
         monkeypatch.setattr(oxigraph_module, "IN_PROCESS_BUDGET", Budget(triples=10, reads=64))
+        read_here: list[Any] = []
+        query_here = store._query_here
+        monkeypatch.setattr(store, "_query_here",
+                            lambda job, lookup: read_here.append(job) or query_here(job, lookup))
         there = store.query(QueryRequest(query))
         assert [job.query for job in jobs] == [query]
+        assert read_here == []  # found past the budget once, not read here a second time
         # Read as far as the budget only: an OFFSET past it counts as much as solutions.
         assert _here(store, query) is None
         assert _here(store, "SELECT * WHERE { ?s a ?o } OFFSET 11") is None

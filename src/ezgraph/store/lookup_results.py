@@ -44,6 +44,11 @@ class LookupAnswer(NamedTuple):
     truncated: bool = False
 
 
+class OverBudget(Exception):
+    """More solutions than the budget allows before the row cap: the answer is for a worker,
+    which a time limit can stop."""
+
+
 class _UnknownTerm(Exception):
     pass
 
@@ -52,8 +57,8 @@ def json_results(store: Any, query: str, lookup: Lookup, max_rows: int, budget: 
                  ) -> LookupAnswer | None:
     """The answer to ``query``, read as ``lookup``, in SPARQL JSON results, read from ``store``
     (a pyoxigraph store) reading at most ``budget`` solutions past its OFFSET; ``None`` when it
-    is not this function's to give (see the module docstring) or outgrows the budget before the
-    row cap."""
+    is not this function's to give (see the module docstring). Raises :class:`OverBudget` when
+    the lookup outgrows the budget before the row cap."""
     if not lookup.streams or lookup.offset > budget or not query.isascii():
         return None
     try:
@@ -74,7 +79,7 @@ def json_results(store: Any, query: str, lookup: Lookup, max_rows: int, budget: 
     truncated = False
     if len(rows) > reading:
         if reading < wanted:
-            return None  # past the budget, not the row cap: a worker answers
+            raise OverBudget
         # Up to LIMIT rows were asked; past that many, it is the row cap that cut the answer.
         truncated = limit is None or limit > max_rows
         del rows[reading:]

@@ -65,7 +65,7 @@ from ezgraph.store.base import (
     StoreUnavailable,
 )
 from ezgraph.store.lookup import Lookup, TriplePattern, as_lookup
-from ezgraph.store.lookup_results import JSON_RESULTS, json_results
+from ezgraph.store.lookup_results import JSON_RESULTS, OverBudget, json_results
 from ezgraph.store.memory_copy import CopySource, MemoryCopy, copy_source
 from ezgraph.store.pages import Pages, PageSpec, subject_iris
 from ezgraph.store.sandbox import warn_unsandboxed
@@ -239,11 +239,16 @@ class OxigraphStore(Store):
             # A lookup answered here is not kept: read again in tens of microseconds, while the
             # cache is for answers that cost a worker milliseconds, which lookups asked once
             # each would push out. The web tier's cache keeps a lookup asked twice.
-            written = self._lookup_written_here(request, lookup)
+            try:
+                written = self._lookup_written_here(request, lookup)
+            except OverBudget:  # known to outgrow the budget: read no further here
+                written, read_here = None, False
+            else:
+                read_here = True
             if written is not None:
                 return written
             job = self._job(request, lookup.form, union_default_graph=True)
-            outcome = self._query_here(job, lookup)
+            outcome = self._query_here(job, lookup) if read_here else None
             if outcome is not None:
                 return _response_from(outcome)
             # Past this process's budget: a worker runs it, under the time limit.
@@ -382,8 +387,9 @@ class OxigraphStore(Store):
     def _lookup_written_here(self, request: QueryRequest, lookup: Lookup
                              ) -> QueryResponse | None:
         """``lookup``'s answer written from the quads matching its pattern, without the query
-        engine (:mod:`ezgraph.store.lookup_results`), when it is asked in JSON, streams, and
-        fits in :data:`IN_PROCESS_BUDGET`; else ``None``."""
+        engine (:mod:`ezgraph.store.lookup_results`), when it is asked in JSON and streams;
+        else ``None``. Raises :class:`~ezgraph.store.lookup_results.OverBudget` past
+        :data:`IN_PROCESS_BUDGET`."""
         if request.results_media_type != JSON_RESULTS:
             return None
         reader = self._reader.get()
