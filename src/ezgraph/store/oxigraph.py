@@ -626,7 +626,7 @@ def _count_rows(run: Callable[[Job], Outcome], query: str) -> list[dict[str, Any
     """The SPARQL JSON bindings of a counting query run by a worker over the store's own
     default graph (not the union)."""
     outcome = run(Job(
-        query=query, form="SELECT", results_media_type="application/sparql-results+json",
+        query=query, form="SELECT", results_media_type=JSON_RESULTS,
         graph_media_type=None, default_graph_uris=(), named_graph_uris=(),
         union_default_graph=False, max_rows=2**31,
     ))
