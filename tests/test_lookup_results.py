@@ -12,6 +12,7 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
+from ezgraph.store import lookup_results
 from ezgraph.store.lookup import Lookup, as_lookup
 from ezgraph.store.lookup_results import JSON_RESULTS, OverBudget, json_results
 from ezgraph.store.worker import Job, run_job
@@ -121,6 +122,24 @@ def test_the_written_answer_is_the_engines_byte_for_byte(store: Any) -> None:
             assert answer.truncated == engines.truncated, (query, max_rows, budget)
             json.loads(answer.body)
     assert written > 1_000  # the comparison is not vacuous
+
+
+def test_predicates_are_kept_up_to_the_bound_and_the_rest_written_each_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kept: dict[Any, str] = {}
+    monkeypatch.setattr(lookup_results, "_PREDICATES", kept)
+    monkeypatch.setattr(lookup_results, "MAX_PREDICATES", 2)
+    store = ox.Store()
+    store.extend([ox.Quad(_node("s"), _node(f"p{n}"), ox.Literal(f"v{n}")) for n in range(5)])
+    query = f"SELECT ?p ?o WHERE {{ <{EX}s> ?p ?o }}"
+    lookup = as_lookup(query)
+    assert lookup is not None
+    for _ in range(2):  # the second time, two of the five come from what was kept
+        answer = json_results(store, query, lookup, 100, 100)
+        assert answer is not None
+        assert answer.body == _engines_answer(store, query, lookup, 100).body
+        assert len(kept) == 2
+    assert all(written == lookup_results._term(term) for term, written in kept.items())
 
 
 def test_what_is_left_to_the_engine(store: Any) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import pyoxigraph as ox
@@ -36,6 +37,10 @@ from ezgraph.store.lookup import Lookup
 JSON_RESULTS = "application/sparql-results+json"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+#: Predicates kept by :func:`_predicate` (at most this many: a store whose predicates are not a
+#: vocabulary gets the rest written each time).
+MAX_PREDICATES = 10_000
+_PREDICATES: dict[Any, str] = {}
 
 
 class LookupAnswer(NamedTuple):
@@ -86,18 +91,21 @@ def json_results(store: Any, query: str, lookup: Lookup, max_rows: int, budget: 
     variables = lookup.projection
     if variables is None:
         variables = tuple(sorted({name for name in lookup.names if name is not None}))
-    # Each variable's JSON key, and where in the quad its value is; variables the pattern does
-    # not have are never bound, so they are left out of the solutions.
-    fields = [(_quote(name) + ":", lookup.names.index(name))
-              for name in variables if name in lookup.names]
+    # Each variable's JSON key, where in the quad its value is, and its writer; variables the
+    # pattern does not have are never bound, so they are left out of the solutions.
+    fields: list[tuple[str, int, Callable[[Any], str]]] = []
+    for name in variables:
+        if name in lookup.names:
+            at = lookup.names.index(name)
+            fields.append((_quote(name) + ":", at, _predicate if at == 1 else _term))
     try:
         if len(fields) == 2:  # most lookups: no join per solution (13 µs for 16, against 19)
-            (first, at), (second, then) = fields
-            written = [f"{{{first}{_term(quad[at])},{second}{_term(quad[then])}}}"
+            (first, at, write), (second, then, write_then) = fields
+            written = [f"{{{first}{write(quad[at])},{second}{write_then(quad[then])}}}"
                        for quad in rows]
         else:
-            written = ["{" + ",".join([key + _term(quad[at]) for key, at in fields]) + "}"
-                       for quad in rows]
+            written = ["{" + ",".join([key + write(quad[at]) for key, at, write in fields])
+                       + "}" for quad in rows]
     except _UnknownTerm:
         return None
     solutions = ",".join(written)
@@ -105,6 +113,18 @@ def json_results(store: Any, query: str, lookup: Lookup, max_rows: int, budget: 
     start = '{"truncated":true,"head":{"vars":[' if truncated else '{"head":{"vars":['
     body = f'{start}{head}]}},"results":{{"bindings":[{solutions}]}}}}'
     return LookupAnswer(body.encode(), truncated)
+
+
+def _predicate(term: Any) -> str:
+    """:func:`_term` for a predicate, kept once written: a dataset's predicates are its
+    vocabulary, a few hundred IRIs that nearly every lookup writes again (16 of them took 3.8 µs
+    written, 1.4 kept)."""
+    written = _PREDICATES.get(term)
+    if written is None:
+        written = _term(term)
+        if len(_PREDICATES) < MAX_PREDICATES:
+            _PREDICATES[term] = written
+    return written
 
 
 def _term(term: Any) -> str:
