@@ -6,7 +6,8 @@ and with Oxigraph's own server loaded with the same quads, and measures
 
 (a) the build: wall time per stage (BuildResult.timings) and the peak RSS of the child
     and the processes it starts;
-(b) /sparql latency: median of repeated runs of each query in bench/queries/, both servers;
+(b) /sparql latency: median of repeated runs of each query in bench/queries/, both servers,
+    their runs interleaved;
 (c) HTTP throughput and p50/p99 latency at concurrency 8 (threads, keep-alive connections), taken
     while every connection is asking (:func:`busy_figures`), for a cheap query, an aggregate
     and an entity page, each "repeated" and "distinct";
@@ -89,10 +90,12 @@ class Settings:
     repeats: int = 7
     max_repeats: int = 201
     latency_seconds: float = 1.0
-    #: Each query is measured ``latency_rounds`` times per server, the servers taking turns and
-    #: the first of them changing each round; the median round is reported. Measured once per
-    #: server, ezgraph always first, the IRI lookup came out at ×1.17 (10:28 run of 2026-11-24)
-    #: for code that measured ×1.01–1.05 over nine rounds in turn that day.
+    #: Each query is measured in ``latency_rounds`` rounds, each interleaving the servers' runs
+    #: (:func:`interleaved_latency`), the first server changing each round; the median round
+    #: is reported. Measured once per server, ezgraph always first, the IRI lookup came out at
+    #: ×1.17 (10:28 run of 2026-11-24) for code that measured ×1.01–1.05 over nine rounds in
+    #: turn that day; in rounds of one server after the other, a slow spell of the machine fell
+    #: on whichever server ran then.
     latency_rounds: int = 3
     concurrency: int = 8
     #: Requests and seconds one load run may take; each mix runs ``load_rounds`` times per
@@ -484,27 +487,46 @@ def rows(body: bytes) -> int | None:
         return None
 
 
-def median_latency(server: Server, query: str, settings: Settings) -> dict[str, Any]:
-    """Median of the runs after a warm-up, twice: the same text every time (a response cache
-    may answer) and with a unique trailing comment per run (no cache can answer). At least
-    ``settings.repeats`` runs each, more for quick queries (see :class:`Settings`)."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
-    figures: dict[str, Any] = {}
+def interleaved_latency(servers: list[Server], query: str, settings: Settings
+                        ) -> dict[str, dict[str, Any]]:
+    """One round of ``query`` on every server, their runs interleaved: each server's median
+    after a warm-up, twice: the same text every time (a response cache may answer) and with a
+    unique trailing comment per run (no cache can answer). Each server has its own keep-alive
+    connection, and a run asks every server once, the first changing from run to run, so that
+    a slow spell of the machine (they last seconds here, and moved a server's median by a third
+    between two rounds a second apart) falls on both alike. At least ``settings.repeats`` runs,
+    more while every server has taken less than ``settings.latency_seconds`` in all, up to
+    ``settings.max_repeats``."""
+    connections = {server.name: http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+                   for server in servers}
+    figures: dict[str, dict[str, Any]] = {server.name: {} for server in servers}
     try:
-        status, body = fetch(connection, sparql_request(server, query))  # warm-up, not timed
-        figures.update(status=status, rows=rows(body), bytes=len(body))
+        for server in servers:
+            status, body = fetch(connections[server.name], sparql_request(server, query))
+            figures[server.name].update(status=status, rows=rows(body), bytes=len(body))
         stamp = time.time_ns()
-        for label, request_of in (
-                ("median_ms", lambda i: sparql_request(server, query)),
-                ("uncached_median_ms",
-                 lambda i: sparql_request(server, f"{query}\n# bench run {stamp} {i}\n"))):
-            times, failed = timed_runs(connection, request_of, settings)
-            if failed:
-                figures["status"] = failed
-            figures[label] = statistics.median(times) * 1000
-            figures[label.replace("median_ms", "runs")] = len(times)
+        for label, text_of in (
+                ("median_ms", lambda run: query),
+                ("uncached_median_ms", lambda run: f"{query}\n# bench run {stamp} {run}\n")):
+            times: dict[str, list[float]] = {server.name: [] for server in servers}
+            run = 0
+            while run < settings.repeats or (
+                    run < settings.max_repeats
+                    and max(sum(taken) for taken in times.values()) < settings.latency_seconds):
+                for server in servers if run % 2 == 0 else servers[::-1]:
+                    request = sparql_request(server, text_of(run))
+                    started = time.perf_counter()
+                    status, _ = fetch(connections[server.name], request)
+                    times[server.name].append(time.perf_counter() - started)
+                    if status != 200:
+                        figures[server.name]["status"] = status
+                run += 1
+            for name, taken in times.items():
+                figures[name][label] = statistics.median(taken) * 1000
+                figures[name][label.replace("median_ms", "runs")] = len(taken)
     finally:
-        connection.close()
+        for connection in connections.values():
+            connection.close()
     return figures
 
 
@@ -938,8 +960,9 @@ def _serve_and_measure(result: SizeResult, label: str, data: Path, dist: Path,
             query = (QUERIES / f"{name}.rq").read_text()
             rounds: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
             for index in range(settings.latency_rounds):
-                for server in servers if index % 2 == 0 else servers[::-1]:
-                    rounds[server.name].append(median_latency(server, query, settings))
+                order = servers if index % 2 == 0 else servers[::-1]
+                for server_name, figures in interleaved_latency(order, query, settings).items():
+                    rounds[server_name].append(figures)
             result.latency[name] = {server_name: median_latency_round(runs)
                                     for server_name, runs in rounds.items()}
             log(f"[{label}] latency {name}: " + ", ".join(
@@ -1067,8 +1090,9 @@ def markdown(results: list[SizeResult], info: dict[str, Any], settings: Settings
            + ", ".join(f"{k} {v}" for k, v in info["libraries"].items()) + ".",
            f"Latency: median of at least {settings.repeats} runs after one warm-up (up to "
            f"{settings.max_repeats} while they take under {settings.latency_seconds:g} s), one "
-           f"keep-alive connection, in {settings.latency_rounds} rounds per query (the servers "
-           "taking turns, the first changing each round), the median round reported. "
+           f"keep-alive connection per server, in {settings.latency_rounds} rounds per query, "
+           "each round interleaving the servers' runs (every run asks each server once, the "
+           "first changing from run to run), the median round reported. "
            f"Load: {info.get('load_client', 'Python threads')}, "
            f"{settings.concurrency} connections, at most {settings.max_requests} "
            f"requests or {settings.max_seconds:g} s per run, each connection asking an equal "
