@@ -494,7 +494,7 @@ def interleaved_latency(servers: list[Server], query: str, settings: Settings
     unique trailing comment per run (no cache can answer). Each server has its own keep-alive
     connection, and a run asks every server once, the first changing from run to run, so that
     a slow spell of the machine (they last seconds here, and moved a server's median by a third
-    between two rounds a second apart) falls on both alike. At least ``settings.repeats`` runs,
+    between consecutive rounds) falls on both alike. At least ``settings.repeats`` runs,
     more while every server has taken less than ``settings.latency_seconds`` in all, up to
     ``settings.max_repeats``."""
     connections = {server.name: http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
