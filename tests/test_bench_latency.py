@@ -17,9 +17,11 @@ ANSWER = b'{"head":{"vars":["o"]},"results":{"bindings":[{"o":{"type":"literal",
 
 
 @contextlib.contextmanager
-def _servers(delays: dict[str, float]) -> Iterator[tuple[list[Server], list[tuple[str, str]]]]:
-    """A real HTTP server per name, answering every GET after its delay; and the log of
-    ``(name, query)`` each request asked, in the order they came."""
+def _servers(delays: dict[str, float], statuses: dict[str, int] | None = None
+             ) -> Iterator[tuple[list[Server], list[tuple[str, str]]]]:
+    """A real HTTP server per name, answering every GET after its delay, with 200 or, for the
+    uncached runs' texts, the status ``statuses`` gives it; and the log of ``(name, query)``
+    each request asked, in the order they came."""
     asked: list[tuple[str, str]] = []
     lock = threading.Lock()
     running = []
@@ -29,12 +31,13 @@ def _servers(delays: dict[str, float]) -> Iterator[tuple[list[Server], list[tupl
             protocol_version = "HTTP/1.1"  # keep-alive, like both servers benchmarked
             disable_nagle_algorithm = True  # headers and body go in two writes
 
-            def do_GET(self, name: str = name, delay: float = delay) -> None:
+            def do_GET(self, name: str = name, delay: float = delay,
+                       status: int = (statuses or {}).get(name, 200)) -> None:
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)["query"][0]
                 with lock:
                     asked.append((name, query))
                 time.sleep(delay)
-                self.send_response(200)
+                self.send_response(status if "# bench run" in query else 200)
                 self.send_header("Content-Type", "application/sparql-results+json")
                 self.send_header("Content-Length", str(len(ANSWER)))
                 self.end_headers()
@@ -93,3 +96,12 @@ def test_the_least_number_of_runs_is_kept_however_long_they_take() -> None:
         figures = interleaved_latency(servers, "ASK {}", settings)
     assert figures["only"]["runs"] == figures["only"]["uncached_runs"] == 4
     assert len(asked) == 1 + 4 + 4
+
+
+def test_a_server_failing_in_the_timed_runs_is_reported_with_its_status() -> None:
+    settings = Settings(repeats=3, max_repeats=3)
+    with _servers({"up": 0.0, "down": 0.0}, {"down": 503}) as (servers, _):
+        figures = interleaved_latency(servers, "ASK {}", settings)
+    assert figures["down"]["status"] == 503
+    assert figures["up"]["status"] == 200
+    assert figures["down"]["uncached_runs"] == figures["up"]["uncached_runs"] == 3
