@@ -6,6 +6,7 @@ From the server inwards::
     ResponseCache        whole answers kept per release (ezgraph.web.response_cache)
     LinkedDataShortcut   303s and RDF documents (ezgraph.web.linked_data_get)
     SparqlGetShortcut    GET /sparql?query=… (ezgraph.web.sparql_get)
+    ChunkedBody          a chunked request body read to its end (ezgraph.web.chunked_body)
     Flask                everything else, and every failure
 
 Tried and not kept: request threads taking turns on a per-process lock for the work of this
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 
 from flask import Flask
 
+from ezgraph.web.chunked_body import ChunkedBody
 from ezgraph.web.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from ezgraph.web.shortcut import WSGIApp
 from ezgraph.web.sparql_get import SparqlGetShortcut
@@ -32,7 +34,7 @@ def install(app: Flask, state: AppState, extra_headers: Sequence[tuple[str, str]
     close every answer a shortcut gives, as the app's ``after_request`` hooks would add them;
     the config's ``EZGRAPH_SHORTCUTS`` (False: no shortcuts) and
     ``EZGRAPH_RESPONSE_CACHE_BYTES`` (0: no cache) take parts out."""
-    wsgi_app: WSGIApp = app.wsgi_app
+    wsgi_app: WSGIApp = ChunkedBody(app.wsgi_app, state.max_body_bytes)
     if app.config.get("EZGRAPH_SHORTCUTS", True):
         wsgi_app = SparqlGetShortcut(wsgi_app, state, extra_headers)
         if "linked_data" in app.blueprints:  # an optional blueprint: imported when installed
