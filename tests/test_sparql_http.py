@@ -480,7 +480,15 @@ def test_bad_data_file_is_a_clean_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-#: The production commands src/ezgraph/web/wsgi.py recommends (two web processes each).
+def documented_command(program: str) -> list[str]:
+    """The arguments of ``program``'s command in the wsgi module's docstring."""
+    text = (wsgi.__doc__ or "").replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if f" {program} " in line)
+    return shlex.split(line.split(f" {program} ", 1)[1])
+
+
+#: The production commands src/ezgraph/web/wsgi.py recommends (two web processes each); uWSGI's
+#: is the documented one itself, on another port.
 PRODUCTION_SERVERS = {
     "gunicorn": ["--worker-class", "gthread", "--workers", "2", "--threads", "4",
                  "--keep-alive", "30", "--limit-request-line", "8190",
@@ -488,14 +496,9 @@ PRODUCTION_SERVERS = {
     "granian": ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "4",
                 "--http", "1", "--workers-kill-timeout", "10", "--host", "127.0.0.1",
                 "--port", "{port}", "ezgraph.web.wsgi:app"],
+    "uwsgi": [argument.replace("127.0.0.1:8000", "127.0.0.1:{port}")
+              for argument in documented_command("uwsgi")],
 }
-
-
-def documented_command(program: str) -> list[str]:
-    """The arguments of ``program``'s command in the wsgi module's docstring."""
-    text = (wsgi.__doc__ or "").replace("\\\n", " ")
-    line = next(line for line in text.splitlines() if f" {program} " in line)
-    return shlex.split(line.split(f" {program} ", 1)[1])
 
 
 def test_gunicorn_is_documented_with_the_longest_request_line() -> None:
@@ -518,8 +521,8 @@ def test_production_server_serves_the_wsgi_app(tmp_path: Path, server: str) -> N
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     program = Path(sys.executable).with_name(server)
-    if server == "granian" and not program.exists():
-        pytest.skip("granian is not installed (optional production server)")
+    if server != "gunicorn" and not program.exists():
+        pytest.skip(f"{server} is not installed (optional production server)")
     env = {**child_env(), "EZGRAPH_DATA": str(SAMPLE_TRIG), "EZGRAPH_QUERY_WORKERS": "2"}
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
@@ -574,10 +577,35 @@ def test_production_server_serves_the_wsgi_app(tmp_path: Path, server: str) -> N
         rows = wrapper(base + "sparql", "SELECT * WHERE { ?s ?p ?o }", JSON).query().convert()
         expected = len(rows["results"]["bindings"])
         assert next(iter(bodies)).count(b"\r\n") == 1 + expected
+        # A body of unknown length, sent in chunks, then one over the body limit
+        assert post_chunked(port, [b"ASK { ?s a ", b"?type }"]) == (200, True)
+        assert post_chunked(port, [b"#" * 400_000] * 3)[0] == 413
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        # Stopped in time: a server that hangs on SIGTERM is killed here, and fails below.
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+            raise AssertionError(f"{server} did not stop within 30 s of SIGTERM") from None
     assert "Traceback" not in log_path.read_text()
+
+
+def post_chunked(port: int, chunks: list[bytes]) -> tuple[int, bool | None]:
+    """POST ``chunks`` to /sparql with ``Transfer-Encoding: chunked``: the status and the ASK
+    answer (None when not 200)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", "/sparql", body=iter(chunks), encode_chunked=True,
+                           headers={"Content-Type": "application/sparql-query",
+                                    "Accept": "application/sparql-results+json"})
+        response = connection.getresponse()
+        body = response.read()
+        answer = json.loads(body)["boolean"] if response.status == 200 else None
+        return response.status, answer
+    finally:
+        connection.close()
 
 
 def test_wsgi_configuration_errors(tmp_path: Path) -> None:

@@ -92,6 +92,9 @@ def worker_main(conn: Connection, store_path: str, copy: CopySource | None = Non
     (:mod:`ezgraph.store.memory_copy`), from the store on disk until then."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker inherits the signals its starter blocked (a uWSGI request thread blocks all,
+    # ezgraph.web.wsgi blocks the stop signals while the app loads): SIGTERM must still end it.
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
     unsandboxed = deny_network()  # before any query: SERVICE must find no network
     try:
         import pyoxigraph

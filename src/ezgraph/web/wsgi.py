@@ -2,7 +2,11 @@
 
 ::
 
-    # granian (a Rust HTTP server; fastest here): one process per CPU
+    # uWSGI (pip install -e '.[serve]'; fastest here): one process per CPU, a thread per connection
+    EZGRAPH_DIST=dist uwsgi --http11-socket 127.0.0.1:8000 --master --die-on-term \
+        --processes 2 --threads 32 --lazy-apps --need-app --single-interpreter \
+        --buffer-size 65535 --disable-logging --module 'ezgraph.web.wsgi:create_app_for_server()'
+    # or granian (a Rust HTTP server)
     EZGRAPH_DIST=dist granian --interface wsgi --workers 2 --blocking-threads 8 --http 1 \
         --workers-kill-timeout 10 --host 127.0.0.1 --port 8000 ezgraph.web.wsgi:app
     # or gunicorn, threaded so that connections stay alive between requests
@@ -15,13 +19,31 @@ each opens the store read-only with its own pool of query worker processes
 process per CPU lets Flask use every CPU (one process runs Python on one CPU at a time); more
 only add query workers and memory. Do not use ``--preload``: the pool must start in the process
 that serves. Unlike ``ezgraph serve``, nothing is built here: run ``ezgraph build`` first.
-Each web process logs ``ezgraph ready`` once it can answer. ``--workers-kill-timeout`` matters:
-granian loses a stop signal that reaches a web process still loading the app, and without it a
-stop would wait for that process forever. ``--limit-request-line 8190`` matters too: gunicorn
-cuts request lines at 4094 bytes by default, so a longer ``GET /sparql?query=...`` would get
-gunicorn's own HTML 414, without CORS headers, before ezgraph sees it; 8190 is gunicorn's
-maximum. Longer queries should be POSTed (form or ``application/sparql-query``), which only
-the request body limit bounds.
+Each web process logs ``ezgraph ready`` once it can answer.
+
+uWSGI is the fastest here: a thread of it serves one connection from its first request to its
+last, with no hand-over between threads, as Oxigraph's server does. Its limits follow from
+that, and match Oxigraph's server's: ``--processes`` × ``--threads`` connections are served at
+once (Oxigraph's: 128 per CPU), and one more waits until one of them closes or has been idle
+for uWSGI's ``--socket-timeout``, 4 s; and a request sent on a connection before the answer to
+the previous one (HTTP pipelining, which no browser, curl, SPARQLWrapper or wrk does) gets no
+answer. uWSGI reads the app with ``create_app_for_server()`` because it looks ``app`` up in the
+module's dictionary, where it is not until first read. The options matter: ``--lazy-apps``
+loads the app in each web process after the fork (the query workers and the store's threads
+must start in the process that serves); ``--die-on-term`` makes SIGTERM stop uWSGI 2.0, which
+otherwise reloads; ``--buffer-size 65535``, its largest, admits a request line and headers of
+up to 64 KB (Oxigraph's server: 8 KB), where the default 4 KB drops a longer
+``GET /sparql?query=...`` unanswered, as uWSGI drops anything over the buffer; and
+``--disable-logging`` leaves out a log line per request, as granian and Oxigraph's server do.
+A chunked request body, which uWSGI passes to WSGI apps unread, is read by
+:mod:`ezgraph.web.chunked_body`.
+
+``--workers-kill-timeout`` matters under granian: it loses a stop signal that reaches a web
+process still loading the app, and without it a stop would wait for that process forever.
+``--limit-request-line 8190`` matters under gunicorn: it cuts request lines at 4094 bytes by
+default, so a longer ``GET /sparql?query=...`` would get gunicorn's own HTML 414, without CORS
+headers, before ezgraph sees it; 8190 is gunicorn's maximum. Longer queries should be POSTed
+(form or ``application/sparql-query``), which only the request body limit bounds.
 
 =========================  =================================================  ==============
 variable                   meaning                                            default
@@ -48,7 +70,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+import signal
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import TypeVar
 
@@ -105,14 +130,54 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ServeError(f"{name} must be 1 or 0 (yes/no, true/false, on/off), not {raw!r}")
 
 
+def create_app_for_server() -> Flask:
+    """The app a WSGI server serves: configured from the environment, with logging set up.
+
+    Logs ``ezgraph ready`` once it can answer, or why it cannot start before raising
+    :class:`ServeError` (the server then reports that loading the app failed).
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger(__name__)
+    try:
+        with _stop_signals_blocked():
+            application = create_app_from_env()
+    except ServeError as error:
+        log.error("ezgraph cannot start: %s", error)
+        raise
+    log.info("ezgraph ready (process %d)", os.getpid())
+    return application
+
+
+#: The signals a WSGI server sends its web processes to stop or reload them.
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP,
+                          signal.SIGUSR1, signal.SIGUSR2})
+
+
+@contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Block :data:`STOP_SIGNALS` in this thread while the app loads, so that the threads the
+    store starts meanwhile (RocksDB's, the in-memory copy's) inherit the block and the kernel
+    hands such a signal to the server's own thread instead. Measured under uWSGI: its handler
+    ends the process in whichever thread a signal lands, and run in a RocksDB thread, Python's
+    teardown waited for the main thread until the master killed the process 60 s later (in 4
+    of 8 stops; in none of 8 with the block). A signal sent while the app loads waits until it
+    has loaded."""
+    # multiprocessing unblocks SIGINT and SIGTERM in the thread that starts its resource
+    # tracker, which the store's query workers would do in the middle of the block.
+    resource_tracker.ensure_running()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def __getattr__(name: str) -> Flask:
     # ``app`` is made on first access (by the WSGI server), so importing this module for
     # create_app_from_env neither opens a store nor needs the environment.
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    application = create_app_from_env()
+    application = create_app_for_server()
     globals()["app"] = application
-    logging.getLogger(__name__).info("ezgraph ready (process %d)", os.getpid())
     return application
