@@ -10,7 +10,6 @@ import json
 import os
 import queue
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -42,8 +41,8 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+from wsgi_servers import DOCUMENTED_ADDRESS, documented_command
 
-from ezgraph.web import wsgi
 from ezgraph.web.serve import ServeError
 from ezgraph.web.wsgi import create_app_from_env
 
@@ -480,13 +479,6 @@ def test_bad_data_file_is_a_clean_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def documented_command(program: str) -> list[str]:
-    """The arguments of ``program``'s command in the wsgi module's docstring."""
-    text = (wsgi.__doc__ or "").replace("\\\n", " ")
-    line = next(line for line in text.splitlines() if f" {program} " in line)
-    return shlex.split(line.split(f" {program} ", 1)[1])
-
-
 #: The production commands src/ezgraph/web/wsgi.py recommends (two web processes each); uWSGI's
 #: is the documented one itself, on another port.
 PRODUCTION_SERVERS = {
@@ -496,7 +488,7 @@ PRODUCTION_SERVERS = {
     "granian": ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "4",
                 "--http", "1", "--workers-kill-timeout", "10", "--host", "127.0.0.1",
                 "--port", "{port}", "ezgraph.web.wsgi:app"],
-    "uwsgi": [argument.replace("127.0.0.1:8000", "127.0.0.1:{port}")
+    "uwsgi": [argument.replace(DOCUMENTED_ADDRESS, "127.0.0.1:{port}")
               for argument in documented_command("uwsgi")],
 }
 

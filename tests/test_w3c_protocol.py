@@ -21,6 +21,7 @@ Adaptations, both following from this endpoint's documented policy:
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ import pytest
 import rdflib
 from rdflib.collection import Collection
 from werkzeug.serving import make_server
+from wsgi_servers import UWSGI, DocumentedUwsgi
 
 from ezgraph.store.oxigraph import OxigraphStore
 from ezgraph.web.app import create_app
@@ -145,13 +147,19 @@ def _request(graph: rdflib.Graph, node: rdflib.term.Node) -> ProtocolRequest:
 TESTS = load_manifest()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """A live server over the suite's data: each data file a named graph, plus empty data0."""
+@pytest.fixture(scope="module", params=["werkzeug", "uwsgi"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A live server over the suite's data: each data file a named graph, plus empty data0.
+
+    Under werkzeug's threaded server (``ezgraph serve``), and under uWSGI with the production
+    command of src/ezgraph/web/wsgi.py.
+    """
     graph_data: dict[Path, str] = {}
     for test in TESTS:
         graph_data.update(test.graph_data)
-    store_dir = tmp_path_factory.mktemp("w3c") / "store"
+    directory = tmp_path_factory.mktemp("w3c")
+    store_dir = directory / "store"
     loader = ox.Store(str(store_dir))
     for file_name, label in graph_data.items():
         loader.load(path=str(SUITE / file_name.name), format=ox.RdfFormat.N_TRIPLES,
@@ -159,6 +167,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     loader.add_graph(ox.NamedNode(DATA0))
     loader.flush()
     del loader
+    if request.param == "uwsgi":
+        if not UWSGI.exists():
+            pytest.skip("uWSGI is not installed (optional production server)")
+        env = {**os.environ, "EZGRAPH_STORE": f"oxigraph:{store_dir}",
+               "EZGRAPH_QUERY_WORKERS": "2"}
+        uwsgi = DocumentedUwsgi(env, directory / "uwsgi.log").start()
+        yield "127.0.0.1", uwsgi.port
+        uwsgi.stop()
+        return
     store = OxigraphStore(store_dir, workers=2)
     app = create_app(AppState(store=store), {"EZGRAPH_BLUEPRINTS": ()})
     http_server = make_server("127.0.0.1", 0, app, threaded=True)
