@@ -24,7 +24,7 @@ Each web process logs ``ezgraph ready`` once it can answer.
 uWSGI is the fastest here: a thread of it serves one connection from its first request to its
 last, with no hand-over between threads, as Oxigraph's server does. Its limits follow from
 that, and match Oxigraph's server's: ``--processes`` × ``--threads`` connections are served at
-once (Oxigraph's: 128 per CPU), and one more waits until one of them closes or has been idle
+once (Oxigraph's: 256 on 2 CPUs), and one more waits until one of them closes or has been idle
 for uWSGI's ``--socket-timeout``, 4 s; and a request sent on a connection before the answer to
 the previous one (HTTP pipelining, which no browser, curl, SPARQLWrapper or wrk does) gets no
 answer. uWSGI reads the app with ``create_app_for_server()`` because it looks ``app`` up in the
