@@ -367,7 +367,7 @@ def start_server(name: str, command: list[str], port: int, sparql_path: str, log
         raise
 
 
-def ezgraph_server_command(port: int) -> list[str]:
+def ezgraph_server_command(port: int, processes: int | None = None) -> list[str]:
     """ezgraph's production server, as src/ezgraph/web/wsgi.py documents it: uWSGI when it is
     installed, else granian, else gunicorn with threads; each keeps connections alive like
     Oxigraph's server does. One web process per CPU, each with its own query workers and answer
@@ -378,20 +378,25 @@ def ezgraph_server_command(port: int) -> list[str]:
     thread and back. At a million triples, one connection each, 6 rounds of 600 uncached IRI
     lookups interleaved (2026-11-24, by hand): 0.33-0.39 ms under uWSGI, 0.38-0.47 under
     granian, 0.41-0.48 on Oxigraph's server (bench/README.md)."""
-    processes = str(os.cpu_count() or 2)
+    count = processes or os.cpu_count() or 2
     uwsgi = VENV_BIN / "uwsgi"
     if uwsgi.exists():
-        return [str(uwsgi), "--http11-socket", f"127.0.0.1:{port}", "--master", "--die-on-term",
-                "--processes", processes, "--threads", "32", "--lazy-apps", "--need-app",
-                "--single-interpreter", "--buffer-size", "65535", "--disable-logging",
+        # A listening socket per web process, as documented.
+        each = range(count)
+        return [str(uwsgi), "--master", "--die-on-term", "--processes", str(count),
+                "--threads", "32", "--lazy-apps", "--need-app", "--single-interpreter",
+                "--buffer-size", "65535", "--disable-logging", "--reuse-port",
+                *[part for _ in each for part in ("--shared-socket", f"127.0.0.1:{port}")],
+                *[part for index in each for part in ("--http11-socket", f"={index}")],
+                *[part for index in each for part in ("--map-socket", f"{index}:{index + 1}")],
                 "--module", "ezgraph.web.wsgi:create_app_for_server()"]
     granian = VENV_BIN / "granian"
     if granian.exists():
-        return [str(granian), "--interface", "wsgi", "--workers", processes,
+        return [str(granian), "--interface", "wsgi", "--workers", str(count),
                 "--blocking-threads", "8", "--http", "1", "--workers-kill-timeout", "10",
                 "--host", "127.0.0.1",
                 "--port", str(port), "ezgraph.web.wsgi:app"]
-    return [str(VENV_BIN / "gunicorn"), "--worker-class", "gthread", "--workers", processes,
+    return [str(VENV_BIN / "gunicorn"), "--worker-class", "gthread", "--workers", str(count),
             "--threads", "8", "--keep-alive", "30", "--bind", f"127.0.0.1:{port}",
             "ezgraph.web.wsgi:app"]
 

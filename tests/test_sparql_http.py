@@ -41,7 +41,7 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
-from wsgi_servers import DOCUMENTED_ADDRESS, documented_command
+from wsgi_servers import DOCUMENTED_ADDRESS, UWSGI, documented_command
 
 from ezgraph.web.serve import ServeError
 from ezgraph.web.wsgi import create_app_from_env
@@ -500,6 +500,16 @@ def test_gunicorn_is_documented_with_the_longest_request_line() -> None:
     assert arguments[arguments.index("--limit-request-line") + 1] == "8190"
     tested = PRODUCTION_SERVERS["gunicorn"]
     assert tested[tested.index("--limit-request-line") + 1] == "8190"
+
+
+def test_the_benchmark_runs_uwsgi_as_documented() -> None:
+    from bench.run import ezgraph_server_command
+
+    if not UWSGI.exists():
+        pytest.skip("uWSGI is not installed (optional production server)")
+    command = ezgraph_server_command(8000, processes=2)
+    assert command[0] == str(UWSGI)
+    assert command[1:] == documented_command("uwsgi")
 
 
 #: A query whose GET request line is over gunicorn's default limit (4094) and under its
