@@ -33,12 +33,12 @@ the previous one (HTTP pipelining, which no browser, curl, SPARQLWrapper or wrk 
 answer. uWSGI reads the app with ``create_app_for_server()`` because it looks ``app`` up in the
 module's dictionary, where it is not until first read. Each web process listens on a socket
 of its own, all bound to the same port (``--reuse-port``), and the kernel spreads new
-connections over them: with one socket shared, the process whose thread woke first took the
-connection, and 8 connections opened in turn all went to one process in 15 of 30 tries, where
-a process runs Python on one CPU at a time; with a socket each, in none of 30 (granian: none).
-A connection stays with its process. The options matter: ``--lazy-apps``
-loads the app in each web process after the fork (the query workers and the store's threads
-must start in the process that serves); ``--die-on-term`` makes SIGTERM stop uWSGI 2.0, which
+connections over them: with one socket shared, whichever process's thread took a connection
+first kept it, and 8 connections opened in turn all went to one process in 15 of 30 tries,
+where a process runs Python on one CPU at a time; with a socket each, in none of 30 (granian:
+none). A connection stays with its process. The options matter: ``--lazy-apps`` loads the app
+in each web process after the fork (the query workers and the store's threads must start in
+the process that serves); ``--die-on-term`` makes SIGTERM stop uWSGI 2.0, which
 otherwise reloads; ``--buffer-size 65535``, its largest, admits a request line and headers of
 up to 64 KB (Oxigraph's server: 8 KB), where the default 4 KB drops a longer
 ``GET /sparql?query=...`` unanswered, as uWSGI drops anything over the buffer; and
