@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,39 @@ def test_a_connection_with_a_slow_share_does_not_stretch_the_throughput(tmp_path
     assert figures["whole_run_seconds"] >= 10 * 0.03
     assert figures["seconds"] < figures["whole_run_seconds"] / 3
     assert figures["rps"] > 3 * figures["rps_whole_run"]
+
+
+
+#: A server's master that ignores SIGTERM, and a web process of it that does too.
+STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                          "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status  # a zombie has ended, awaiting its reaping
+
+
+@pytest.mark.slow
+def test_a_server_that_ignores_sigterm_is_killed_with_its_whole_session() -> None:
+    # Killing only the master would leave its web processes serving.
+    process = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    assert process.stdout is not None
+    child = int(process.stdout.readline())
+    assert running(child)
+    Server("stubborn", process, free_port(), "/sparql").stop()
+    assert process.returncode is not None
+    deadline = time.monotonic() + 10
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(child)

@@ -8,13 +8,14 @@ tested is what the documentation tells users to run.
 from __future__ import annotations
 
 import shlex
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from oxigraph_server import free_port
 
 from ezgraph.web import wsgi
 
@@ -28,12 +29,6 @@ def documented_command(program: str) -> list[str]:
     text = (wsgi.__doc__ or "").replace("\\\n", " ")
     line = next(line for line in text.splitlines() if f" {program} " in line)
     return shlex.split(line.split(f" {program} ", 1)[1])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class DocumentedUwsgi:
