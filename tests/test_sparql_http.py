@@ -41,7 +41,7 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
-from wsgi_servers import DOCUMENTED_ADDRESS, UWSGI, documented_command
+from wsgi_servers import DOCUMENTED_ADDRESS, UWSGI, DocumentedUwsgi, documented_command
 
 from ezgraph.web.serve import ServeError
 from ezgraph.web.wsgi import create_app_from_env
@@ -615,6 +615,19 @@ def test_wsgi_configuration_errors(tmp_path: Path) -> None:
         create_app_from_env({"EZGRAPH_DATA": str(SAMPLE_TRIG), "EZGRAPH_TIMEOUT": "soon"})
     with pytest.raises(ServeError, match="run `ezgraph build` first"):
         create_app_from_env({"EZGRAPH_DIST": str(tmp_path / "nowhere")})
+
+
+def test_uwsgi_stops_with_the_reason_when_the_app_cannot_start(tmp_path: Path) -> None:
+    if not UWSGI.exists():
+        pytest.skip("uWSGI is not installed (optional production server)")
+    server = DocumentedUwsgi({**child_env(), "EZGRAPH_DIST": str(tmp_path / "nowhere")},
+                             tmp_path / "uwsgi.log")
+    with pytest.raises(RuntimeError, match="did not start"):
+        server.start(timeout=60)
+    assert server.process is not None and server.process.returncode not in (None, 0)
+    log = (tmp_path / "uwsgi.log").read_text()
+    assert f"ezgraph cannot start: {tmp_path / 'nowhere'}/manifest.json is missing: run " \
+           "`ezgraph build` first" in log
 
 
 def test_serve_builds_a_missing_dist_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
